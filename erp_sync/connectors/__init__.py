@@ -1,0 +1,1 @@
+"""The ERP side of erp-sync: one package per ERP family behind the protocol in `connectors.base`."""

@@ -1,0 +1,160 @@
+"""The tables erp-sync owns, all prefixed `erp_sync_` so they can live inside the application's own database.
+
+Integrations say what should run (and carry the run lease); runs record what did run, one row per scheduled slot
+at most; bindings link ERP records to local rows with the hash of the values last synced; conflicts and row
+errors keep what a run could not reconcile, so nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from erp_sync.db.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Integration(Base):
+    __tablename__ = "erp_sync_integrations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    connector: Mapped[str] = mapped_column(String(20))
+    connection: Mapped[dict[str, Any]] = mapped_column(JSON)
+    password_encrypted: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[dict[str, Any]] = mapped_column(JSON)
+    target_schema: Mapped[str | None] = mapped_column(String(63))
+    target_table: Mapped[str] = mapped_column(String(63))
+    create_if_missing: Mapped[bool] = mapped_column(Boolean, default=False)
+    mappings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    keys: Mapped[list[str]] = mapped_column(JSON)
+    cron_expression: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    direction: Mapped[str] = mapped_column(String(10), default="one_way")
+    conflict_policy: Mapped[str] = mapped_column(String(20), default="erp_wins")
+    delete_policy: Mapped[str] = mapped_column(String(20), default="ignore")
+    soft_delete_column: Mapped[str | None] = mapped_column(String(63))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    watermark: Mapped[str | None] = mapped_column(String(32))
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[str | None] = mapped_column(String(30))
+    last_run_id: Mapped[int | None] = mapped_column(Integer)
+
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_token: Mapped[int] = mapped_column(BigInteger, default=0)
+    lease_run_id: Mapped[int | None] = mapped_column(Integer)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Run(Base):
+    __tablename__ = "erp_sync_runs"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "scheduled_for", name="uq_erp_sync_runs_slot"),
+        Index("ix_erp_sync_runs_integration_started", "integration_id", "started_at"),
+        Index("ix_erp_sync_runs_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("erp_sync_integrations.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(20))
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(30))
+    full: Mapped[bool] = mapped_column(Boolean, default=False)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    lease_token: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    deleted: Mapped[int] = mapped_column(Integer, default=0)
+    pushed: Mapped[int] = mapped_column(Integer, default=0)
+    conflicts: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    watermark_before: Mapped[str | None] = mapped_column(String(32))
+    watermark_after: Mapped[str | None] = mapped_column(String(32))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Binding(Base):
+    __tablename__ = "erp_sync_bindings"
+    __table_args__ = (Index("ix_erp_sync_bindings_local", "integration_id", "local_key"),)
+
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("erp_sync_integrations.id", ondelete="CASCADE"), primary_key=True
+    )
+    erp_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    local_key: Mapped[str] = mapped_column(String(500))
+    row_hash: Mapped[str] = mapped_column(String(64))
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    push_state: Mapped[str | None] = mapped_column(String(20))
+    push_error: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(64))
+
+
+class Conflict(Base):
+    __tablename__ = "erp_sync_conflicts"
+    __table_args__ = (Index("ix_erp_sync_conflicts_integration", "integration_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("erp_sync_integrations.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("erp_sync_runs.id", ondelete="SET NULL"))
+    erp_key: Mapped[str] = mapped_column(String(200))
+    local_key: Mapped[str] = mapped_column(String(500))
+    policy: Mapped[str] = mapped_column(String(20))
+    resolution: Mapped[str] = mapped_column(String(20))
+    local_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    erp_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RowError(Base):
+    __tablename__ = "erp_sync_row_errors"
+    __table_args__ = (Index("ix_erp_sync_row_errors_run", "run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("erp_sync_integrations.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("erp_sync_runs.id", ondelete="CASCADE"))
+    page: Mapped[int | None] = mapped_column(Integer)
+    erp_key: Mapped[str | None] = mapped_column(String(200))
+    field: Mapped[str | None] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,166 @@
+"""Runs, slot claims and leases: the database decides who runs (ARCHITECTURE.md rule 3).
+
+- A *slot claim* is a run row with `UNIQUE(integration_id, scheduled_for)`: however many schedulers fire a slot,
+  one insert wins.
+- A *lease* is a conditional UPDATE on the integration that succeeds only when the lease is free or expired; it
+  bumps `lease_token`, the fencing token every page commit checks (`renew_lease` inside the page's transaction).
+- The sweep marks runs whose lease expired as `abandoned` and frees their leases.
+All of it is plain SQL that behaves the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from erp_sync.db.models import Integration, Run
+from erp_sync.errors import ErpSyncError
+
+RUNS = Run.__table__
+INTEGRATIONS = Integration.__table__
+
+
+@dataclass(frozen=True)
+class Lease:
+    integration_id: int
+    owner: str
+    token: int
+
+
+class LeaseLostError(ErpSyncError):
+    code = "LEASE_LOST"
+
+
+def claim_slot(engine: Engine, integration_id: int, scheduled_for: datetime, trigger: str, owner: str,
+               now: datetime) -> int | None:
+    """Insert the run row for a scheduled slot; None when another scheduler claimed it first."""
+    try:
+        with engine.begin() as conn:
+            return conn.execute(insert(RUNS).values(
+                integration_id=integration_id, scheduled_for=scheduled_for, trigger=trigger, status="claimed",
+                owner=owner, started_at=now, pages=0, fetched=0, inserted=0, updated=0, unchanged=0, deleted=0,
+                pushed=0, conflicts=0, errors=0,
+            )).inserted_primary_key[0]
+    except IntegrityError:
+        return None
+
+
+def open_run(engine: Engine, integration_id: int, trigger: str, owner: str, now: datetime, *,
+             full: bool, dry_run: bool) -> int:
+    """A run row for an unscheduled trigger (API, cron endpoint, CLI)."""
+    with engine.begin() as conn:
+        return conn.execute(insert(RUNS).values(
+            integration_id=integration_id, trigger=trigger, status="claimed", owner=owner, started_at=now,
+            full=full, dry_run=dry_run, pages=0, fetched=0, inserted=0, updated=0, unchanged=0, deleted=0,
+            pushed=0, conflicts=0, errors=0,
+        )).inserted_primary_key[0]
+
+
+def acquire_lease(engine: Engine, integration_id: int, owner: str, run_id: int, now: datetime,
+                  ttl: timedelta) -> Lease | None:
+    """Take the integration's lease if it is free or expired; None when a live run holds it."""
+    integrations = INTEGRATIONS
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(integrations)
+            .where(integrations.c.id == integration_id,
+                   or_(integrations.c.lease_expires_at.is_(None), integrations.c.lease_expires_at < now))
+            .values(lease_owner=owner, lease_expires_at=now + ttl, lease_run_id=run_id,
+                    lease_token=integrations.c.lease_token + 1)
+        )
+        if result.rowcount != 1:
+            return None
+        token = conn.execute(select(integrations.c.lease_token).where(integrations.c.id == integration_id)).scalar_one()
+        conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(
+            status="running", lease_token=token, started_at=now, heartbeat_at=now))
+    return Lease(integration_id, owner, token)
+
+
+def active_run_id(engine: Engine, integration_id: int, now: datetime) -> int | None:
+    """The run holding a live lease on the integration, if any."""
+    with engine.connect() as conn:
+        return conn.execute(select(INTEGRATIONS.c.lease_run_id).where(
+            INTEGRATIONS.c.id == integration_id, INTEGRATIONS.c.lease_expires_at >= now)).scalar_one_or_none()
+
+
+def renew_lease(conn: Connection, lease: Lease, now: datetime, ttl: timedelta) -> None:
+    """Extend the lease inside the caller's transaction; raises LeaseLostError if another run took it over."""
+    result = conn.execute(
+        update(INTEGRATIONS)
+        .where(INTEGRATIONS.c.id == lease.integration_id, INTEGRATIONS.c.lease_token == lease.token,
+               INTEGRATIONS.c.lease_owner == lease.owner)
+        .values(lease_expires_at=now + ttl)
+    )
+    if result.rowcount != 1:
+        raise LeaseLostError(
+            f"integration {lease.integration_id}: the run lost its lease (token {lease.token}); another run took "
+            "over after this one stopped heartbeating. This run's page was rolled back.")
+
+
+def release_lease(conn: Connection, lease: Lease) -> None:
+    conn.execute(
+        update(INTEGRATIONS)
+        .where(INTEGRATIONS.c.id == lease.integration_id, INTEGRATIONS.c.lease_token == lease.token)
+        .values(lease_owner=None, lease_expires_at=None, lease_run_id=None)
+    )
+
+
+def update_run(conn: Connection, run_id: int, **values: Any) -> None:
+    conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
+
+
+def add_counts(conn: Connection, run_id: int, now: datetime, counts: dict[str, int]) -> None:
+    """Add page counters to the run row (in the page's transaction) and record the heartbeat."""
+    values: dict[str, Any] = {name: getattr(RUNS.c, name) + amount for name, amount in counts.items() if amount}
+    values["heartbeat_at"] = now
+    conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
+
+
+def get_run(engine: Engine, run_id: int) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().one_or_none()
+        return dict(row) if row else None
+
+
+def list_runs(engine: Engine, integration_id: int | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    with engine.connect() as conn:
+        query = select(RUNS)
+        counter = select(func.count()).select_from(RUNS)
+        if integration_id is not None:
+            query = query.where(RUNS.c.integration_id == integration_id)
+            counter = counter.where(RUNS.c.integration_id == integration_id)
+        rows = conn.execute(query.order_by(RUNS.c.id.desc()).limit(limit).offset(offset)).mappings().all()
+        return [dict(r) for r in rows], conn.execute(counter).scalar_one()
+
+
+def latest_run(engine: Engine) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(RUNS).where(RUNS.c.status != "claimed")
+                           .order_by(RUNS.c.id.desc()).limit(1)).mappings().one_or_none()
+        return dict(row) if row else None
+
+
+def sweep_stale(engine: Engine, now: datetime) -> list[int]:
+    """Mark runs whose lease expired as abandoned and free those leases; returns the abandoned run ids."""
+    integrations = INTEGRATIONS
+    with engine.begin() as conn:
+        stale = conn.execute(
+            select(RUNS.c.id, RUNS.c.started_at)
+            .select_from(RUNS.join(integrations, RUNS.c.integration_id == integrations.c.id))
+            .where(RUNS.c.status.in_(("running", "claimed")),
+                   or_(integrations.c.lease_expires_at.is_(None), integrations.c.lease_expires_at < now,
+                       and_(RUNS.c.lease_token.is_not(None), integrations.c.lease_token != RUNS.c.lease_token)))
+        ).all()
+        for run_id, started_at in stale:
+            conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(
+                status="abandoned", finished_at=now, error_code="RUN_ABANDONED",
+                duration_ms=int((now - started_at).total_seconds() * 1000),
+                error_message="the run stopped heartbeating (process killed or stuck) and its lease expired; "
+                              "the next run re-reads what it had not finished"))
+        conn.execute(update(integrations).where(integrations.c.lease_expires_at < now)
+                     .values(lease_owner=None, lease_expires_at=None, lease_run_id=None))
+    return [run_id for run_id, _ in stale]
