@@ -1,0 +1,127 @@
+"""The admin surface under /_sandbox/: JSON (UTF-8) endpoints tests use to inspect and steer a running sandbox.
+
+    GET    /_sandbox/stats                 counters, active sessions, live reqIDs, fired faults, row counts
+    POST   /_sandbox/reset                 seeded rows, initial config, zero counters; {"sessions": true} also
+                                           forgets every clientID
+    GET    /_sandbox/rows/<OBJECT>         current rows as objects (?start=&limit= to window them)
+    POST   /_sandbox/rows/<OBJECT>         insert {FIELD: value}; answers {"id": "<key>"}
+    GET    /_sandbox/rows/<OBJECT>/<id>    one row
+    PATCH  /_sandbox/rows/<OBJECT>/<id>    change fields; UPDDATE becomes the sandbox's Athens now unless sent
+    DELETE /_sandbox/rows/<OBJECT>/<id>    delete
+    GET    /_sandbox/faults                armed faults;  POST sets switches (faults.py);  DELETE clears all
+    GET    /_sandbox/config                the config;  POST changes runtime switches (config.RUNTIME_FIELDS)
+    POST   /_sandbox/sessions/expire       expire every clientID now
+    GET    /_sandbox/setdata-log           setData requests received, passwords redacted
+
+With `admin_token` set in the config, every request needs the header `X-Sandbox-Token: <token>`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from .encoding import admin_json
+from .state import SandboxState
+
+StartResponse = Callable[..., Any]
+
+
+class AdminError(Exception):
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _body(environ: dict[str, Any]) -> dict[str, Any]:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    if not raw.strip():
+        return {}
+    try:
+        payload = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:
+        raise AdminError("400 Bad Request", f"body is not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise AdminError("400 Bad Request", "body must be a JSON object")
+    return payload
+
+
+def _key(text: str) -> int:
+    if not text.isdigit():
+        raise AdminError("404 Not Found", f"no row {text!r}")
+    return int(text)
+
+
+def _rows(state: SandboxState, method: str, parts: list[str], environ: dict[str, Any]) -> tuple[str, Any]:
+    object_name = parts[1]
+    if len(parts) == 2 and method == "GET":
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        start = int(query.get("start", ["0"])[0])
+        limit = int(query["limit"][0]) if "limit" in query else None
+        return "200 OK", state.rows(object_name, start, limit)
+    if len(parts) == 2 and method == "POST":
+        return "201 Created", {"id": str(state.insert_row(object_name, _body(environ)))}
+    if len(parts) != 3:
+        raise AdminError("404 Not Found", "no such admin path")
+    key = _key(parts[2])
+    if method == "GET":
+        row = state.row(object_name, key)
+        if row is None:
+            raise AdminError("404 Not Found", f"{object_name} {key} does not exist")
+        return "200 OK", row
+    if method == "PATCH":
+        return "200 OK", state.patch_row(object_name, key, _body(environ))
+    if method == "DELETE":
+        state.delete_row(object_name, key)
+        return "200 OK", {"deleted": str(key)}
+    raise AdminError("405 Method Not Allowed", f"{method} not allowed here")
+
+
+def _route(state: SandboxState, method: str, parts: list[str], environ: dict[str, Any]) -> tuple[str, Any]:
+    route = (method, "/".join(parts))
+    if route == ("GET", "stats"):
+        return "200 OK", state.stats_view()
+    if route == ("POST", "reset"):
+        state.reset(sessions=bool(_body(environ).get("sessions")))
+        return "200 OK", {"reset": True}
+    if parts and parts[0] == "rows" and len(parts) >= 2:
+        return _rows(state, method, parts, environ)
+    if route == ("GET", "faults"):
+        return "200 OK", state.pending_faults()
+    if route == ("POST", "faults"):
+        return "200 OK", state.set_faults(_body(environ))
+    if route == ("DELETE", "faults"):
+        return "200 OK", state.set_faults({"clear": True})
+    if route == ("GET", "config"):
+        return "200 OK", state.configure({})
+    if route == ("POST", "config"):
+        return "200 OK", state.configure(_body(environ))
+    if route == ("POST", "sessions/expire"):
+        return "200 OK", {"expired": state.expire_sessions()}
+    if route == ("GET", "setdata-log"):
+        return "200 OK", state.setdata_requests()
+    raise AdminError("404 Not Found", f"no admin endpoint {method} /_sandbox/{'/'.join(parts)}")
+
+
+def handle(state: SandboxState, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """Serve one /_sandbox/ request."""
+    parts = [p for p in environ.get("PATH_INFO", "").split("/")[2:] if p]
+    method = environ.get("REQUEST_METHOD", "GET").upper()
+    token = state.config.admin_token
+    try:
+        if token and not hmac.compare_digest(environ.get("HTTP_X_SANDBOX_TOKEN", "").encode(), token.encode()):
+            raise AdminError("401 Unauthorized", "X-Sandbox-Token missing or wrong")
+        status, payload = _route(state, method, parts, environ)
+    except AdminError as exc:
+        status, payload = exc.status, {"error": str(exc)}
+    except LookupError as exc:
+        status, payload = "404 Not Found", {"error": str(exc.args[0] if exc.args else exc)}
+    except ValueError as exc:
+        status, payload = "400 Bad Request", {"error": str(exc)}
+    body = admin_json(payload)
+    start_response(status, [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
