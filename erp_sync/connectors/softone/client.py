@@ -1,0 +1,212 @@
+"""One HTTP exchange with `/s1services`: encode the request, survive the transport, decode what comes back.
+
+`SoftOneClient` knows nothing of sessions. It sends ASCII-only JSON, retries transport trouble (timeouts, dropped
+connections, HTTP 5xx, bodies that are not JSON at all such as proxy pages) with bounded exponential backoff and
+jitter, decodes bodies the way PROTOCOL.md §4 says (gzip by magic bytes, declared charset, else UTF-8, else
+cp1253; raw control characters tolerated) and turns `success:false` into the typed errors of `codes`.
+Nothing here logs a password, a clientID or the body of login/authenticate.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import json
+import logging
+import time
+import zlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+import orjson
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from erp_sync.connectors.base import (
+    BadResponseError,
+    ConnectorError,
+    ErpTimeoutError,
+    RetriableConnectorError,
+    redact,
+)
+from erp_sync.connectors.softone.codes import LOGIN_SERVICES, error_for, is_failure
+from erp_sync.connectors.softone.config import SoftOneConfig
+
+log = logging.getLogger(__name__)
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class _TransportFailure(Exception):
+    """Carries the public error of one failed attempt through tenacity."""
+
+    def __init__(self, error: RetriableConnectorError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def decode_body(content: bytes, charset: str | None) -> str:
+    """Bytes to text: gunzip by magic bytes, then the declared charset, else UTF-8, else cp1253."""
+    if content[:2] == _GZIP_MAGIC:
+        content = gzip.decompress(content)
+    candidates = [charset] if charset else []
+    candidates += ["utf-8", "cp1253"]
+    for name in candidates:
+        try:
+            codecs.lookup(name)
+            return content.decode(name).lstrip("\ufeff")
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return content.decode("cp1253", errors="replace")
+
+
+def parse_json(text: str) -> Any:
+    """orjson first; the stdlib in non-strict mode for bodies with raw control characters inside strings."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text, strict=False)
+
+
+def _where(service: str, page: int | None) -> str:
+    return f"{service}" if page is None else f"{service} (page {page})"
+
+
+def _snippet(service: str, text: str) -> str:
+    if service.lower() in LOGIN_SERVICES:
+        return "<login body withheld>"
+    return redact(" ".join(text.split())[:160])
+
+
+class SoftOneClient:
+    """The HTTP side of one SoftOne installation; thread-safe, one connection pool."""
+
+    def __init__(self, config: SoftOneConfig, *, sleep: Callable[[float], None] = time.sleep,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self._config = config
+        self._sleep = sleep
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(config.timeout_seconds, connect=config.connect_timeout_seconds),
+            headers={"Accept-Encoding": "gzip", "Accept": "application/json", "User-Agent": "erp-sync"},
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    @property
+    def config(self) -> SoftOneConfig:
+        return self._config
+
+    def call(self, service: str, **params: Any) -> dict[str, Any]:
+        """Call one service, retrying transport failures; raises the typed error of a `success:false`."""
+        return self.request(service, params)
+
+    def request(self, service: str, params: Mapping[str, Any], *, page: int | None = None,
+                retry: bool = True) -> dict[str, Any]:
+        """Like `call`, with the browser page to name in errors and whether transport failures are retried."""
+        attempts = self.retrying(lambda exc: isinstance(exc, _TransportFailure), enabled=retry)
+        try:
+            body = attempts(self._attempt, service, params, page)
+        except _TransportFailure as failure:
+            raise failure.error from failure.__cause__
+        if is_failure(body):
+            raise error_for(service, body, page=page)
+        return body
+
+    def retrying(self, should_retry: Callable[[BaseException], bool], *, enabled: bool = True) -> Retrying:
+        """A tenacity policy with this installation's bounds and waits, for callers that retry whole steps."""
+        cfg = self._config
+        return Retrying(
+            stop=stop_after_attempt(cfg.max_retries + 1 if enabled else 1),
+            wait=wait_exponential_jitter(multiplier=cfg.retry_backoff_seconds, max=cfg.retry_backoff_max_seconds,
+                                         jitter=cfg.retry_backoff_seconds),
+            retry=retry_if_exception(should_retry),
+            sleep=self._sleep,
+            reraise=True,
+            before_sleep=self._log_retry,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        message = exc.error.message if isinstance(exc, _TransportFailure) else str(exc)
+        log.warning("SoftOne call failed (%s); attempt %d of %d, next in %.2fs", message,
+                    state.attempt_number, self._config.max_retries + 1,
+                    state.next_action.sleep if state.next_action else 0.0)
+
+    def _attempt(self, service: str, params: Mapping[str, Any], page: int | None) -> dict[str, Any]:
+        content = json.dumps({"service": service, **params}, ensure_ascii=True, separators=(",", ":"))
+        started = time.monotonic()
+        response = self._post(service, content.encode("ascii"), page)
+        raw = response.content
+        log.debug("SoftOne %s -> HTTP %d, %d bytes, %.0f ms", _where(service, page), response.status_code,
+                  len(raw), (time.monotonic() - started) * 1000)
+        if response.status_code in _RETRIED_STATUSES:
+            raise _TransportFailure(RetriableConnectorError(
+                f"SoftOne {_where(service, page)} answered HTTP {response.status_code}", page=page,
+                details={"service": service, "httpStatus": response.status_code,
+                         "mayHaveBeenApplied": response.status_code >= 500}))
+        if not 200 <= response.status_code < 300:
+            raise BadResponseError(
+                f"SoftOne {_where(service, page)} answered HTTP {response.status_code}; check base_url",
+                page=page, details={"service": service, "httpStatus": response.status_code})
+        return self._parse(service, raw, response.charset_encoding, page)
+
+    def _post(self, service: str, content: bytes, page: int | None) -> httpx.Response:
+        try:
+            return self._http.post(self._config.base_url, content=content,
+                                   headers={"Content-Type": "application/json"})
+        except httpx.TimeoutException as exc:
+            sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+            raise _TransportFailure(ErpTimeoutError(
+                f"SoftOne {_where(service, page)} timed out ({type(exc).__name__})", page=page,
+                details={"service": service, "mayHaveBeenApplied": sent})) from exc
+        except httpx.DecodingError as exc:
+            raise BadResponseError(f"SoftOne {_where(service, page)} sent a body that does not decompress",
+                                   page=page, details={"service": service}) from exc
+        except httpx.TransportError as exc:
+            sent = not isinstance(exc, httpx.ConnectError)
+            raise _TransportFailure(RetriableConnectorError(
+                f"SoftOne {_where(service, page)} unreachable ({type(exc).__name__})", page=page,
+                details={"service": service, "mayHaveBeenApplied": sent})) from exc
+
+    def _parse(self, service: str, raw: bytes, charset: str | None, page: int | None) -> dict[str, Any]:
+        try:
+            text = decode_body(raw, charset)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise BadResponseError(f"SoftOne {_where(service, page)} sent a truncated gzip body", page=page,
+                                   details={"service": service}) from exc
+        head = text.lstrip()[:1]
+        if head not in ("{", "["):
+            kind = "an empty body" if not head else f"a non-JSON body: {_snippet(service, text)!r}"
+            raise _TransportFailure(RetriableConnectorError(
+                f"SoftOne {_where(service, page)} sent {kind}", page=page,
+                details={"service": service, "mayHaveBeenApplied": True}))
+        try:
+            body = parse_json(text)
+        except ValueError as exc:
+            raise BadResponseError(f"SoftOne {_where(service, page)} sent malformed JSON: "
+                                   f"{_snippet(service, text)!r}", page=page,
+                                   details={"service": service}) from exc
+        if not isinstance(body, dict):
+            raise BadResponseError(f"SoftOne {_where(service, page)} sent JSON that is not an object", page=page,
+                                   details={"service": service})
+        return body
+
+
+def is_transport_error(exc: BaseException) -> bool:
+    """True for transport failures the client gave up on (not session or paging signals, which subclass too)."""
+    return type(exc) in (RetriableConnectorError, ErpTimeoutError)
+
+
+def may_have_been_applied(exc: ConnectorError) -> bool:
+    """Whether a failed request may have reached the server; unknown counts as yes."""
+    return bool(exc.details.get("mayHaveBeenApplied", True))
