@@ -1,0 +1,110 @@
+"""db.bindings on SQLite and PostgreSQL: bulk hashes and upserts, deletion scans, and the two-way operations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from erp_sync.db import bindings
+from erp_sync.db.engine import make_engine
+from erp_sync.db.models import Base, Integration
+
+T0 = datetime(2024, 7, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        for number in (1, 2):
+            conn.execute(sa.insert(Integration.__table__).values(
+                id=number, name=f"integration {number}", connector="softone", connection={}, source={},
+                target_table="customers", mappings=[], keys=["code"], cron_expression="*/5 * * * *",
+                timezone="Europe/Athens", created_at=T0, updated_at=T0))
+    yield engine
+    engine.dispose()
+
+
+def rows(count: int, prefix: str = "h") -> list[tuple[str, str, str]]:
+    return [(f"{i}", f"C{i:05d}", f"{prefix}{i}") for i in range(count)]
+
+
+def test_upsert_then_hashes_for_reads_a_page_back_in_one_call(engine: Engine) -> None:
+    with engine.begin() as conn:
+        assert bindings.upsert(conn, 1, rows(50), T0) == 50
+        bindings.upsert(conn, 2, [("0", "other", "x")], T0)
+    with engine.begin() as conn:
+        found = bindings.hashes_for(conn, 1, ["0", "7", "49", "absent"])
+        assert bindings.hashes_for(conn, 1, []) == {}
+        assert bindings.count(conn, 1) == 50 and bindings.count(conn, 2) == 1
+    assert found == {"0": "h0", "7": "h7", "49": "h49"}
+
+
+@pytest.mark.parametrize("count", [150, 1500])
+def test_upsert_updates_changed_bindings_clears_push_state_and_keeps_the_reference(engine: Engine,
+                                                                                     count: int) -> None:
+    later = T0 + timedelta(hours=1)
+    with engine.begin() as conn:
+        bindings.upsert(conn, 1, rows(count), T0)
+        bindings.mark_failed(conn, 1, "3", "refused")
+        bindings.set_reference(conn, 1, "3", "ref-3")
+        changed = [(e, lk, "new" + h) for e, lk, h in rows(count)[:100]]
+        assert bindings.upsert(conn, 1, changed, later) == 100
+    with engine.begin() as conn:
+        found = bindings.hashes_for(conn, 1, [str(i) for i in range(count)])
+        (three,) = bindings.find_by_local_key(conn, 1, ["C00003"]).values()
+    assert (found["3"], found["99"], found["100"], found["120"]) == ("newh3", "newh99", "h100", "h120")
+    assert (three.push_state, three.push_error, three.reference) == (None, None, "ref-3")
+    assert three.synced_at == later
+
+
+def test_hashes_for_splits_pages_larger_than_the_sqlite_variable_limit(engine: Engine) -> None:
+    many = rows(40_000)
+    with engine.begin() as conn:
+        bindings.upsert(conn, 1, many, T0)
+        found = bindings.hashes_for(conn, 1, [erp_key for erp_key, _, _ in many])
+        local = bindings.local_keys_for(conn, 1, ["39999", "5"])
+    assert len(found) == 40_000 and found["39999"] == "h39999"
+    assert local == {"39999": "C39999", "5": "C00005"}
+
+
+def test_deletion_scans_stream_keys_and_delete_removes_them(engine: Engine) -> None:
+    with engine.begin() as conn:
+        bindings.upsert(conn, 1, rows(12), T0)
+        bindings.upsert(conn, 2, rows(3), T0)
+    with engine.begin() as conn:
+        keys = list(bindings.iter_erp_keys(conn, 1, batch_size=5))
+        pairs = list(bindings.iter_bound(conn, 1, batch_size=5))
+    assert keys == sorted(str(i) for i in range(12))
+    assert pairs[0] == ("0", "C00000") and len(pairs) == 12
+    with engine.begin() as conn:
+        assert bindings.delete(conn, 1, ["0", "1", "absent"]) == 2
+        assert bindings.delete(conn, 1, []) == 0
+        assert bindings.count(conn, 1) == 10 and bindings.count(conn, 2) == 3
+
+
+def test_two_way_pending_failed_and_synced_states(engine: Engine) -> None:
+    later = T0 + timedelta(minutes=5)
+    with engine.begin() as conn:
+        bindings.upsert(conn, 1, rows(5), T0)
+        assert bindings.mark_pending(conn, 1, ["1", "2", "absent"]) == 2
+        assert bindings.mark_failed(conn, 1, "2", "S1:ESoftOneError: Ο κωδικός υπάρχει ήδη")
+        assert not bindings.mark_failed(conn, 1, "absent", "x")
+    with engine.begin() as conn:
+        waiting = bindings.pending(conn, 1)
+    assert [(b.erp_key, b.push_state, b.push_error) for b in waiting] == [
+        ("1", "pending", None), ("2", "pending", "S1:ESoftOneError: Ο κωδικός υπάρχει ήδη")]
+    with engine.begin() as conn:
+        assert bindings.mark_synced(conn, 1, "1", "pushed-hash", later)
+        assert bindings.mark_synced(conn, 1, "2", "created-hash", later, new_erp_key="9001")
+        assert bindings.set_reference(conn, 1, "9001", "erp-sync:1:C00002")
+        assert bindings.pending(conn, 1) == []
+        by_local = bindings.find_by_local_key(conn, 1, ["C00001", "C00002", "nope"])
+    assert by_local["C00001"].row_hash == "pushed-hash" and by_local["C00001"].synced_at == later
+    assert (by_local["C00002"].erp_key, by_local["C00002"].reference) == ("9001", "erp-sync:1:C00002")
+    assert "nope" not in by_local
