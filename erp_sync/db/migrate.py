@@ -7,9 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-import erp_sync
-
-MIGRATIONS_DIR = Path(erp_sync.__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def alembic_config(database_url: str) -> Config:

@@ -126,10 +126,18 @@ class IntegrationRepository:
             return [self._record(row) for row in session.scalars(query)]
 
     def update(self, integration_id: int, change: Callable[[IntegrationSpec], IntegrationSpec]) -> IntegrationRecord:
-        """Load, apply `change` to the spec, validate and save; the stored password stays unless replaced."""
+        """Load, apply `change` to the spec, validate and save; the stored password stays unless replaced.
+
+        `change` runs outside the write transaction (it may reflect the target table), and the save refuses to
+        overwrite a row someone else updated in between.
+        """
+        current = self.get(integration_id)
+        spec = change(current.spec)
         with self._sessions() as session:
             row = self._row(session, integration_id)
-            spec = change(self._record(row).spec)
+            if row.updated_at != current.updated_at:
+                raise ConflictError(f"integration {integration_id} was changed by someone else meanwhile; "
+                                    "read it again and repeat the change", code="CONFLICT")
             if spec.name != row.name and session.scalar(
                 select(Integration.id).where(Integration.name == spec.name, Integration.id != row.id)
             ) is not None:

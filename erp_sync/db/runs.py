@@ -164,3 +164,22 @@ def sweep_stale(engine: Engine, now: datetime) -> list[int]:
         conn.execute(update(integrations).where(integrations.c.lease_expires_at < now)
                      .values(lease_owner=None, lease_expires_at=None, lease_run_id=None))
     return [run_id for run_id, _ in stale]
+
+
+def slot_taken(engine: Engine, integration_id: int, scheduled_for: datetime) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(RUNS.c.id).where(
+            RUNS.c.integration_id == integration_id, RUNS.c.scheduled_for == scheduled_for)).first() is not None
+
+
+def record_missed(engine: Engine, integration_id: int, scheduled_for: datetime, now: datetime) -> None:
+    """A slot nobody ran (the scheduler was down, outside the catch-up grace): a skipped run says so."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(RUNS).values(
+                integration_id=integration_id, scheduled_for=scheduled_for, trigger="schedule", status="skipped",
+                started_at=now, finished_at=now, duration_ms=0, error_code=None,
+                error_message="missed: no scheduler was running at this slot and it is past the catch-up grace",
+                pages=0, fetched=0, inserted=0, updated=0, unchanged=0, deleted=0, pushed=0, conflicts=0, errors=0))
+    except IntegrityError:
+        pass

@@ -106,6 +106,13 @@ class MappingSpec(_Model):
 
     _target = field_validator("target")(lambda cls, v: _identifier(v))
 
+    @field_validator("source")
+    @classmethod
+    def _erp_field(cls, value: str) -> str:
+        if not ERP_FIELD.match(value):
+            raise ValueError("must be an ERP field name such as CUSTOMER.CODE or CODE (letters, digits, _, one dot)")
+        return value
+
     @field_validator("default", mode="before")
     @classmethod
     def _default_as_text(cls, value: Any) -> Any:
@@ -261,10 +268,21 @@ def _deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+READ_ONLY_FIELDS = frozenset({"id", "lastSyncAt", "lastStatus", "lastRunId", "watermark", "createdAt", "updatedAt",
+                              "runningRunId", "nextRunAt"})
+
+
 def merge_patch(current: IntegrationSpec, patch: Any) -> IntegrationSpec:
-    """Apply a JSON merge-style patch (objects merge, lists and scalars replace) and re-validate the whole."""
+    """Apply a JSON merge-style patch (objects merge, lists and scalars replace) and re-validate the whole.
+
+    The read-only fields the API answers with (id, lastSyncAt, connection.hasPassword, ...) are ignored, so what
+    GET returned can be sent back with a change.
+    """
     if not isinstance(patch, dict) or not patch:
         raise ValidationError("the body must be a non-empty JSON object with the fields to change")
+    patch = {k: v for k, v in patch.items() if k not in READ_ONLY_FIELDS}
+    if isinstance(patch.get("connection"), dict):
+        patch["connection"] = {k: v for k, v in patch["connection"].items() if k != "hasPassword"}
     if "connector" in patch and patch["connector"] != current.connector and "connection" not in patch:
         raise ValidationError("changing connector needs a whole new connection object", field="connection")
     return parse_spec(_deep_merge(current.storable_dict(), patch))

@@ -1,0 +1,49 @@
+"""Deletes after a complete scan: bound records the ERP no longer has follow the integration's deletePolicy.
+
+A guard refuses to delete more than `options.maxDeleteShare` of the bound rows in one run (DELETE_GUARD): a
+truncated ERP answer must never empty a table. Nothing is deleted when the guard trips.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from erp_sync.db import bindings
+from erp_sync.db.runs import renew_lease
+from erp_sync.domain import run as rules
+from erp_sync.errors import ErpSyncError
+
+if TYPE_CHECKING:
+    from erp_sync.services.page_loader import PageContext
+
+BATCH = 500
+
+
+def reconcile_deletes(ctx: PageContext, now: datetime) -> int:
+    """Apply the delete policy to bound records not seen in this complete scan; returns how many."""
+    with ctx.engine.connect() as conn:
+        bound = bindings.count(conn, ctx.integration_id)
+        gone = [(erp_key, local_key) for erp_key, local_key in bindings.iter_bound(conn, ctx.integration_id)
+                if erp_key not in ctx.seen]
+    if not gone:
+        return 0
+    if rules.delete_share_exceeded(len(gone), bound, ctx.spec.options.max_delete_share):
+        raise ErpSyncError(
+            f"{len(gone)} of {bound} bound rows are missing from the ERP's answer, more than the "
+            f"{ctx.spec.options.max_delete_share:.0%} allowed; nothing was deleted. If the ERP really lost them, "
+            "raise options.maxDeleteShare for one run", code="DELETE_GUARD",
+            details={"missing": len(gone), "bound": bound})
+    if ctx.dry_run:
+        return len(gone)
+    for start in range(0, len(gone), BATCH):
+        chunk = gone[start:start + BATCH]
+        keys = [ctx.plan.key_from_text(local_key) for _, local_key in chunk]
+        with ctx.engine.begin() as conn:
+            if ctx.spec.delete_policy == "hard_delete":
+                ctx.upserter.delete_keys(conn, keys)
+            else:
+                ctx.upserter.soft_delete_keys(conn, keys, ctx.spec.soft_delete_column or "", now)
+            bindings.delete(conn, ctx.integration_id, [erp_key for erp_key, _ in chunk])
+            renew_lease(conn, ctx.lease, now, ctx.lease_ttl)
+    return len(gone)

@@ -1,0 +1,169 @@
+"""Loading one page: map the rows, compare them with their bindings, and write what changed.
+
+Everything a page writes commits in one transaction: the target upsert, the bindings, the row errors, the run's
+counters and the lease renewal (which is also the fencing check). If any of it fails, none of it happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, insert
+
+from erp_sync.connectors.base import Page
+from erp_sync.db import bindings
+from erp_sync.db.models import Conflict, RowError
+from erp_sync.db.runs import Lease, add_counts, renew_lease
+from erp_sync.db.target import Upserter
+from erp_sync.domain.integration import IntegrationSpec
+from erp_sync.domain.mapping import MappingPlan
+from erp_sync.domain.run import RunStats
+
+
+@dataclass
+class PageContext:
+    """What stays the same for every page of one run."""
+
+    engine: Engine
+    spec: IntegrationSpec
+    integration_id: int
+    run_id: int
+    lease: Lease
+    lease_ttl: timedelta
+    plan: MappingPlan
+    upserter: Upserter
+    dry_run: bool
+    track_seen: bool
+    seen: set[str] = field(default_factory=set)
+    max_cursor: str | None = None
+
+
+def _cursor_index(fields: tuple[str, ...], cursor_field: str | None) -> int | None:
+    if not cursor_field:
+        return None
+    wanted = cursor_field.lower()
+    for index, name in enumerate(fields):
+        lowered = name.lower()
+        if lowered == wanted or lowered.rsplit(".", 1)[-1] == wanted.rsplit(".", 1)[-1]:
+            return index
+    return None
+
+
+def _page_max_cursor(page: Page, index: int | None) -> str | None:
+    if index is None:
+        return None
+    values = [row[index] for row in page.rows if len(row) > index and row[index][:4] not in ("", "1899")]
+    return max(values) if values else None
+
+
+def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
+    """Map, classify and write one page; returns the page's counts."""
+    bound = ctx.plan.bind(page.fields)
+    mapped = bound.map_rows(page.rows, page.record_ids)
+    stats = RunStats(pages=1, fetched=len(page.rows), errors=len(mapped.errors))
+    cursor = _page_max_cursor(page, _cursor_index(page.fields, ctx.spec.source.cursor_field))
+    if cursor and (ctx.max_cursor is None or cursor > ctx.max_cursor):
+        ctx.max_cursor = cursor
+    if ctx.track_seen:
+        ctx.seen.update(mapped.erp_keys)
+
+    with ctx.engine.begin() as conn:
+        known = bindings.hashes_for(conn, ctx.integration_id, mapped.erp_keys)
+        changed_values: list[tuple[Any, ...]] = []
+        changed_bindings: list[tuple[str, str, str]] = []
+        changed_keys: list[tuple[Any, ...]] = []
+        for values, key, key_text, row_hash, erp_key in zip(
+            mapped.values, mapped.keys, mapped.key_texts, mapped.hashes, mapped.erp_keys, strict=True
+        ):
+            previous = known.get(erp_key)
+            if previous == row_hash:
+                stats.unchanged += 1
+                continue
+            if previous is None:
+                stats.inserted += 1
+            else:
+                stats.updated += 1
+            changed_values.append(values)
+            changed_bindings.append((erp_key, key_text, row_hash))
+            changed_keys.append(key)
+
+        if ctx.spec.direction == "two_way" and changed_keys:
+            changed_values, changed_bindings, conflicts = _resolve_conflicts(
+                ctx, conn, changed_values, changed_bindings, changed_keys, known, now)
+            stats.conflicts += conflicts
+
+        if not ctx.dry_run:
+            if changed_values:
+                ctx.upserter.upsert(conn, changed_values)
+                bindings.upsert(conn, ctx.integration_id, changed_bindings, now)
+            if mapped.errors:
+                conn.execute(insert(RowError.__table__), [
+                    {"integration_id": ctx.integration_id, "run_id": ctx.run_id, "page": page.number,
+                     "erp_key": problem.erp_key, "field": problem.field, "code": "ROW_MAPPING_FAILED",
+                     "reason": problem.reason, "created_at": now}
+                    for problem in mapped.errors
+                ])
+        add_counts(conn, ctx.run_id, now, stats.as_dict())
+        renew_lease(conn, ctx.lease, now, ctx.lease_ttl)
+    return stats
+
+
+def _resolve_conflicts(ctx: PageContext, conn: Any, values: list[tuple[Any, ...]],
+                       binding_rows: list[tuple[str, str, str]], keys: list[tuple[Any, ...]],
+                       known: dict[str, str], now: datetime) -> tuple[list[Any], list[Any], int]:
+    """Two-way: an ERP change to a row that was also edited locally is a conflict, settled by the policy."""
+    local_rows = ctx.upserter.fetch_rows(conn, keys)
+    kept_values: list[tuple[Any, ...]] = []
+    kept_bindings: list[tuple[str, str, str]] = []
+    conflicts = 0
+    policy = ctx.spec.conflict_policy
+    columns = ctx.plan.columns
+    for row_values, binding, key in zip(values, binding_rows, keys, strict=True):
+        erp_key = binding[0]
+        local = local_rows.get(key)
+        previous = known.get(erp_key)
+        if local is None or previous is None:
+            kept_values.append(row_values)
+            kept_bindings.append(binding)
+            continue
+        local_hash = ctx.plan.hash_values(ctx.plan.local_values_from_row(local))
+        if local_hash == previous:
+            kept_values.append(row_values)
+            kept_bindings.append(binding)
+            continue
+        conflicts += 1
+        erp_wins = policy == "erp_wins" or (policy == "newest_wins" and _erp_is_newer(ctx, local, row_values))
+        if erp_wins:
+            kept_values.append(row_values)
+            kept_bindings.append(binding)
+        if not ctx.dry_run:
+            conn.execute(insert(Conflict.__table__).values(
+                integration_id=ctx.integration_id, run_id=ctx.run_id, erp_key=erp_key, local_key=binding[1],
+                policy=policy, resolution="erp_won" if erp_wins else "local_won",
+                local_values={c: _jsonable(local.get(c)) for c in columns},
+                erp_values={c: _jsonable(v) for c, v in zip(columns, row_values, strict=True)}, created_at=now))
+    return kept_values, kept_bindings, conflicts
+
+
+def _erp_is_newer(ctx: PageContext, local: Any, row_values: tuple[Any, ...]) -> bool:
+    modified_column = ctx.spec.options.modified_column
+    local_modified = local.get(modified_column) if modified_column else None
+    cursor_target = next((m.target for m in ctx.spec.mappings
+                          if ctx.spec.source.cursor_field and m.source.lower().rsplit(".", 1)[-1]
+                          == ctx.spec.source.cursor_field.lower().rsplit(".", 1)[-1]), None)
+    erp_modified = row_values[ctx.plan.columns.index(cursor_target)] if cursor_target else None
+    if local_modified is None or erp_modified is None:
+        return True
+    if isinstance(local_modified, datetime) and local_modified.tzinfo is None:
+        from datetime import UTC
+
+        local_modified = local_modified.replace(tzinfo=UTC)
+    return bool(erp_modified >= local_modified)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

@@ -1,0 +1,287 @@
+"""SyncRunner: the one function that runs a sync (ARCHITECTURE.md rule 2).
+
+The scheduler, the cron endpoints, the admin API and the CLI all call `SyncRunner.run` (or `prepare` then
+`execute`, when the caller must answer before the run ends). A run reads like its table of contents:
+claim the slot or open a run, take the lease, read page by page (each page one transaction), reconcile deletes,
+push local changes back, finish. The watermark only moves when the run completes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, update
+from sqlalchemy.exc import DBAPIError
+
+from erp_sync.clock import Clock
+from erp_sync.connectors.base import ErpConnector, Query, Window, redact
+from erp_sync.db import runs
+from erp_sync.db.models import Integration
+from erp_sync.db.repository import IntegrationRecord, IntegrationRepository
+from erp_sync.db.target import TargetTable, Upserter
+from erp_sync.domain import run as rules
+from erp_sync.domain.integration import IntegrationSpec
+from erp_sync.domain.mapping import FieldMapping, MappingPlan
+from erp_sync.domain.run import RunStats, RunStatus
+from erp_sync.errors import ErpSyncError
+from erp_sync.services.deletes import reconcile_deletes
+from erp_sync.services.page_loader import PageContext, load_page
+from erp_sync.services.pushback import push_local_changes
+
+log = logging.getLogger(__name__)
+
+ConnectorFactory = Callable[[IntegrationSpec], ErpConnector]
+ProgressCallback = Callable[[RunStats], None]
+
+
+class SyncInProgressError(ErpSyncError):
+    code = "SYNC_IN_PROGRESS"
+
+
+class StopSignal(Protocol):
+    def is_set(self) -> bool: ...
+
+
+@dataclass
+class PreparedRun:
+    """A run that owns its slot and its lease and is ready to execute."""
+
+    run_id: int
+    record: IntegrationRecord
+    lease: runs.Lease
+    trigger: str
+    full: bool
+    dry_run: bool
+    started_at: datetime
+
+
+@dataclass
+class RunOutcome:
+    run_id: int | None
+    status: str
+    stats: RunStats = field(default_factory=RunStats)
+    error_code: str | None = None
+    error_message: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (RunStatus.SUCCEEDED, RunStatus.SUCCEEDED_WITH_ERRORS)
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class SyncRunner:
+    def __init__(self, engine: Engine, repository: IntegrationRepository, connectors: ConnectorFactory,
+                 clock: Clock, lease_ttl: timedelta, owner: str | None = None,
+                 stop: StopSignal | None = None) -> None:
+        self._engine = engine
+        self._repo = repository
+        self._connectors = connectors
+        self._clock = clock
+        self._ttl = lease_ttl
+        self.owner = owner or default_owner()
+        self._stop = stop
+
+    # -- the public entry points -------------------------------------------------------------------------------
+    def run(self, integration_id: int, trigger: str, *, scheduled_for: datetime | None = None,
+            full: bool = False, dry_run: bool = False, progress: ProgressCallback | None = None) -> RunOutcome:
+        """Run one sync to the end; a slot already claimed elsewhere or a live lease give a `skipped` outcome."""
+        try:
+            prepared = self.prepare(integration_id, trigger, scheduled_for=scheduled_for, full=full,
+                                    dry_run=dry_run)
+        except SyncInProgressError as exc:
+            return RunOutcome(exc.details.get("skippedRunId"), RunStatus.SKIPPED, error_code=exc.code,
+                              error_message=exc.message, details=exc.details)
+        if prepared is None:
+            return RunOutcome(None, RunStatus.SKIPPED, error_message="slot already claimed by another scheduler")
+        return self.execute(prepared, progress)
+
+    def prepare(self, integration_id: int, trigger: str, *, scheduled_for: datetime | None = None,
+                full: bool = False, dry_run: bool = False) -> PreparedRun | None:
+        """Claim the slot (scheduled runs) or open a run, then take the lease. None: the slot was taken."""
+        record = self._repo.get(integration_id)
+        now = self._clock.now()
+        runs.sweep_stale(self._engine, now)
+        if scheduled_for is not None:
+            run_id = runs.claim_slot(self._engine, integration_id, scheduled_for, trigger, self.owner, now)
+            if run_id is None:
+                return None
+        else:
+            active = runs.active_run_id(self._engine, integration_id, now)
+            if active is not None:
+                raise self._in_progress(integration_id, active, None)
+            run_id = runs.open_run(self._engine, integration_id, trigger, self.owner, now, full=full,
+                                   dry_run=dry_run)
+        lease = runs.acquire_lease(self._engine, integration_id, self.owner, run_id, now, self._ttl)
+        if lease is None:
+            active = runs.active_run_id(self._engine, integration_id, now)
+            self._finish_row(run_id, now, now, RunStatus.SKIPPED, RunStats(), "SYNC_IN_PROGRESS",
+                             f"run {active} of integration {integration_id} was still running", None, None)
+            raise self._in_progress(integration_id, active, run_id)
+        with self._engine.begin() as conn:
+            runs.update_run(conn, run_id, full=full, dry_run=dry_run, watermark_before=record.watermark)
+        return PreparedRun(run_id, record, lease, trigger, full, dry_run, now)
+
+    def execute(self, prepared: PreparedRun, progress: ProgressCallback | None = None) -> RunOutcome:
+        """Run a prepared sync to the end, always recording how it ended and releasing the lease."""
+        spec = prepared.record.spec
+        stats = RunStats()
+        context: dict[str, Any] = {"integration_id": prepared.record.id, "run_id": prepared.run_id}
+        connector: ErpConnector | None = None
+        try:
+            connector = self._connectors(spec)
+            outcome = self._extract_and_load(prepared, connector, stats, progress, context)
+        except ErpSyncError as exc:
+            outcome = self._failed(prepared, stats, exc.code, exc.message, exc.details)
+        except Exception as exc:  # an unexpected failure must still end the run and free the lease
+            log.exception("sync crashed", extra=context)
+            outcome = self._failed(prepared, stats, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}", {})
+        finally:
+            if connector is not None:
+                connector.close()
+        self._log_completed(prepared, outcome)
+        return outcome
+
+    # -- the steps ---------------------------------------------------------------------------------------------
+    def _extract_and_load(self, prepared: PreparedRun, connector: ErpConnector, stats: RunStats,
+                          progress: ProgressCallback | None, context: dict[str, Any]) -> RunOutcome:
+        spec = prepared.record.spec
+        target = self._target(spec)
+        plan = MappingPlan.compile(
+            [FieldMapping(m.source, m.target, m.type, m.default) for m in spec.mappings], list(spec.keys),
+            spec.connection.server_timezone, limits=target.limits())
+        upserter = Upserter(target, plan.typed_columns, list(spec.keys), soft_delete_column=spec.soft_delete_column)
+        window = self._window(prepared)
+        complete_scan = window is None or window.since is None
+        ctx = PageContext(
+            engine=self._engine, spec=spec, integration_id=prepared.record.id, run_id=prepared.run_id,
+            lease=prepared.lease, lease_ttl=self._ttl, plan=plan, upserter=upserter, dry_run=prepared.dry_run,
+            track_seen=complete_scan and spec.delete_policy != "ignore")
+        query = Query(object=spec.source.object, mode=spec.source.mode, list=spec.source.list,
+                      filters=spec.source.filters, cursor_field=spec.source.cursor_field,
+                      key_field=spec.source.key_field, page_size=spec.source.page_size,
+                      params=dict(spec.source.params))
+        for page in connector.pages(query, window):
+            if self._stop is not None and self._stop.is_set():
+                raise ErpSyncError("the process is shutting down; the run stopped after its last committed page "
+                                   "and the next run continues from the same watermark", code="SYNC_FAILED",
+                                   details={"page": page.number, "interrupted": True})
+            try:
+                page_stats = load_page(ctx, page, self._clock.now())
+            except DBAPIError as exc:
+                raise ErpSyncError(
+                    f"the database refused page {page.number} (rows {page.start + 1}-{page.start + len(page)}); "
+                    f"the page was rolled back: {str(exc.orig).splitlines()[0]}", code="DATABASE_ERROR",
+                    details={"page": page.number}) from exc
+            stats.add(page_stats)
+            log.info("sync.page", extra={**context, "page": page.number, "rows": len(page),
+                                          "fetched": stats.fetched, "inserted": page_stats.inserted,
+                                          "updated": page_stats.updated, "unchanged": page_stats.unchanged})
+            if progress is not None:
+                progress(stats)
+            if rules.error_share_exceeded(stats.errors, stats.fetched, spec.options.max_error_share):
+                raise ErpSyncError(
+                    f"{stats.errors} of {stats.fetched} rows could not be mapped (limit "
+                    f"{spec.options.max_error_share:.0%}); see the run's row errors, fix the mapping or the data",
+                    code="TOO_MANY_ROW_ERRORS", details={"page": page.number})
+
+        details: dict[str, Any] = {}
+        if complete_scan and spec.delete_policy != "ignore":
+            stats.deleted = reconcile_deletes(ctx, self._clock.now())
+        if spec.direction == "two_way":
+            push = push_local_changes(ctx, connector, self._clock.now())
+            stats.pushed, stats.errors = push.pushed, stats.errors + push.failed
+            stats.conflicts += push.conflicts
+            details["push"] = push.as_dict()
+        if prepared.dry_run:
+            details["dryRun"] = {"wouldInsert": stats.inserted, "wouldUpdate": stats.updated,
+                                 "wouldDelete": stats.deleted, "wouldPush": stats.pushed,
+                                 "unchanged": stats.unchanged}
+        status = RunStatus.SUCCEEDED_WITH_ERRORS if stats.errors else RunStatus.SUCCEEDED
+        watermark = None if prepared.dry_run else rules.advance_watermark(
+            prepared.record.watermark, ctx.max_cursor, self._server_local(prepared))
+        return self._finish(prepared, status, stats, None, None, watermark, details)
+
+    def _target(self, spec: IntegrationSpec) -> TargetTable:
+        try:
+            target = TargetTable.reflect(self._engine, spec.target.table, spec.target.schema_)
+        except ErpSyncError as exc:
+            if exc.code != "UNKNOWN_TABLE" or not spec.target.create_if_missing:
+                raise
+            columns = [(m.target, m.type) for m in spec.mappings]
+            if spec.soft_delete_column:
+                columns.append((spec.soft_delete_column, "datetime"))
+            TargetTable.create(self._engine, spec.target.table, spec.target.schema_, columns, list(spec.keys))
+            target = TargetTable.reflect(self._engine, spec.target.table, spec.target.schema_)
+        return target
+
+    def _server_local(self, prepared: PreparedRun) -> datetime:
+        return rules.server_local(prepared.started_at, prepared.record.spec.connection.server_timezone)
+
+    def _window(self, prepared: PreparedRun) -> Window | None:
+        spec = prepared.record.spec
+        if not spec.source.cursor_field:
+            return None
+        since, until = rules.incremental_window(
+            prepared.record.watermark, self._server_local(prepared),
+            timedelta(minutes=spec.options.overlap_minutes), prepared.full)
+        return Window(since=since, until=until)
+
+    # -- ending a run ------------------------------------------------------------------------------------------
+    def _failed(self, prepared: PreparedRun, stats: RunStats, code: str, message: str,
+                details: dict[str, Any]) -> RunOutcome:
+        text = str(redact(message))
+        where = f"integration {prepared.record.id}, run {prepared.run_id}"
+        if details.get("page"):
+            where += f", page {details['page']}"
+        return self._finish(prepared, RunStatus.FAILED, stats, code, f"{where}: {text}", None,
+                            {k: v for k, v in details.items() if isinstance(v, str | int | float | bool)})
+
+    def _finish(self, prepared: PreparedRun, status: str, stats: RunStats, code: str | None,
+                message: str | None, watermark: str | None, details: dict[str, Any]) -> RunOutcome:
+        now = self._clock.now()
+        self._finish_row(prepared.run_id, prepared.started_at, now, status, stats, code, message, watermark,
+                         details or None, lease=prepared.lease,
+                         integration_id=prepared.record.id,
+                         keep_watermark=prepared.record.watermark)
+        return RunOutcome(prepared.run_id, status, stats, code, message, details)
+
+    def _finish_row(self, run_id: int, started_at: datetime, now: datetime, status: str, stats: RunStats,
+                    code: str | None, message: str | None, watermark: str | None,
+                    details: dict[str, Any] | None = None, *, lease: runs.Lease | None = None,
+                    integration_id: int | None = None, keep_watermark: str | None = None) -> None:
+        with self._engine.begin() as conn:
+            runs.update_run(conn, run_id, status=str(status), finished_at=now, error_code=code,
+                            error_message=message, details=details,
+                            duration_ms=int((now - started_at).total_seconds() * 1000),
+                            watermark_after=watermark or keep_watermark)
+            if lease is not None and code != "LEASE_LOST":
+                values: dict[str, Any] = {"last_sync_at": now, "last_status": str(status), "last_run_id": run_id}
+                if watermark is not None:
+                    values["watermark"] = watermark
+                conn.execute(update(Integration.__table__).where(Integration.__table__.c.id == integration_id)
+                             .values(**values))
+                runs.release_lease(conn, lease)
+
+    def _in_progress(self, integration_id: int, active: int | None, skipped: int | None) -> SyncInProgressError:
+        return SyncInProgressError(
+            f"integration {integration_id} is already syncing (run {active}); wait for it to finish or watch "
+            f"GET /api/runs/{active}", details={"runId": active, "skippedRunId": skipped})
+
+    def _log_completed(self, prepared: PreparedRun, outcome: RunOutcome) -> None:
+        log.info("sync.completed", extra={
+            "event": "sync.completed", "integration_id": prepared.record.id, "run_id": prepared.run_id,
+            "trigger": prepared.trigger, "status": str(outcome.status), "error_code": outcome.error_code,
+            "error_message": outcome.error_message, "full": prepared.full, "dry_run": prepared.dry_run,
+            "watermark_before": prepared.record.watermark,
+            "duration_ms": int((self._clock.now() - prepared.started_at).total_seconds() * 1000),
+            **outcome.stats.as_dict()})

@@ -1,0 +1,138 @@
+"""Real processes: a run killed with SIGKILL, runners racing, SIGTERM, schedulers sharing one database."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from app_fixtures import build_app, customer_integration
+from processes import process_env, start, wait_for
+from sqlalchemy import text
+from tests_support import erp_rows, run_row, table_rows
+
+from erp_sync.bootstrap import ErpSync
+from erp_sync.sandbox import RunningSandbox, SandboxConfig, start_in_thread
+
+pytestmark = pytest.mark.e2e
+ROWS = 300
+
+
+@pytest.fixture
+def sandbox() -> Iterator[RunningSandbox]:
+    running = start_in_thread(SandboxConfig(customers=ROWS, seed=11))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def erp(database_url: str, tmp_path: Path) -> Iterator[ErpSync]:
+    app = build_app(database_url, tmp_path / "instance", SYNC_TIMEOUT_MS="1500")
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def integration_id(erp: ErpSync, sandbox: RunningSandbox) -> int:
+    spec = customer_integration(sandbox.url, source={"object": "CUSTOMER", "cursorField": "CUSTOMER.UPDDATE",
+                                                     "pageSize": 50})
+    return erp.integrations.create(spec).id
+
+
+def pages_of(erp: ErpSync, run_status: str = "running") -> int:
+    with erp.engine.connect() as conn:
+        return int(conn.execute(text("SELECT coalesce(max(pages), 0) FROM erp_sync_runs WHERE status = :s"),
+                                {"s": run_status}).scalar_one())
+
+
+def slow_pages(sandbox: RunningSandbox, seconds: float = 0.4) -> None:
+    sandbox.app.state.set_faults({"slow_page_seconds": {"seconds": seconds, "times": 0}})
+
+
+def test_a_run_killed_with_sigkill_is_abandoned_and_the_next_run_completes_without_duplicates(
+        erp: ErpSync, sandbox: RunningSandbox, integration_id: int, database_url: str, tmp_path: Path) -> None:
+    slow_pages(sandbox)
+    env = process_env(database_url, tmp_path / "instance", SYNC_TIMEOUT_MS="1500")
+    victim = start(["run", str(integration_id)], env, tmp_path / "victim.log")
+    wait_for(lambda: pages_of(erp) >= 2, timeout=30)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=10)
+    partial = len(table_rows(erp))
+    assert 0 < partial < ROWS
+    sandbox.app.state.set_faults({"clear": True})
+    time.sleep(1.6)  # past SYNC_TIMEOUT_MS: the dead run's lease expires
+    again = subprocess.run([*start_args(integration_id)], env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    local, remote = table_rows(erp), erp_rows(sandbox)
+    assert set(local) == set(remote)
+    with erp.engine.connect() as conn:
+        statuses = [r[0] for r in conn.execute(text("SELECT status FROM erp_sync_runs ORDER BY id"))]
+        bindings = conn.execute(text("SELECT count(*) FROM erp_sync_bindings")).scalar_one()
+    assert statuses == ["abandoned", "succeeded"]
+    assert bindings == ROWS
+
+
+def start_args(integration_id: int) -> list[str]:
+    from processes import ERP_SYNC
+
+    return [ERP_SYNC, "run", str(integration_id)]
+
+
+def test_two_runners_racing_for_one_integration_run_exactly_once(
+        erp: ErpSync, sandbox: RunningSandbox, integration_id: int, database_url: str, tmp_path: Path) -> None:
+    slow_pages(sandbox, 0.1)
+    env = process_env(database_url, tmp_path / "instance")
+    racers = [start(["run", str(integration_id)], env, tmp_path / f"racer{i}.log") for i in range(2)]
+    codes = sorted(p.wait(timeout=120) for p in racers)
+    logs = "".join((tmp_path / f"racer{i}.log").read_text() for i in range(2))
+    assert codes == [0, 3], logs
+    assert "SYNC_IN_PROGRESS" in logs
+    with erp.engine.connect() as conn:
+        statuses = sorted(r[0] for r in conn.execute(text("SELECT status FROM erp_sync_runs")))
+    # The loser either saw the live lease before opening a run, or lost the lease race and recorded a skip.
+    assert statuses in (["succeeded"], ["skipped", "succeeded"])
+    assert len(table_rows(erp)) == ROWS
+
+
+def test_sigterm_lets_the_page_commit_releases_the_lease_and_exits(
+        erp: ErpSync, sandbox: RunningSandbox, integration_id: int, database_url: str, tmp_path: Path) -> None:
+    slow_pages(sandbox, 0.5)
+    env = process_env(database_url, tmp_path / "instance")
+    runner = start(["run", str(integration_id)], env, tmp_path / "run.log")
+    wait_for(lambda: pages_of(erp) >= 1, timeout=30)
+    runner.send_signal(signal.SIGTERM)
+    code = runner.wait(timeout=30)
+    assert code == 130, (tmp_path / "run.log").read_text()
+    with erp.engine.connect() as conn:
+        run = conn.execute(text("SELECT id, status, pages, inserted FROM erp_sync_runs")).one()
+        lease = conn.execute(text("SELECT lease_owner FROM erp_sync_integrations")).scalar_one()
+    assert run.status == "failed" and lease is None
+    assert run.inserted == run.pages * 50 == len(table_rows(erp))
+    assert "shutting down" in run_row(erp, run.id)["error_message"]
+    sandbox.app.state.set_faults({"clear": True})
+    assert erp.runner.run(integration_id, "api").status == "succeeded"
+
+
+def test_three_schedulers_on_one_database_run_a_missed_slot_once(
+        erp: ErpSync, sandbox: RunningSandbox, integration_id: int, database_url: str, tmp_path: Path) -> None:
+    erp.integrations.update(integration_id, {"schedule": {"cronExpression": "* * * * *", "timezone": "UTC"},
+                                             "options": {"catchUp": True, "catchUpGraceMinutes": 5}})
+    slow_pages(sandbox, 0.05)
+    env = process_env(database_url, tmp_path / "instance", ERP_SYNC_SCHEDULER="on")
+    schedulers = [start(["scheduler"], env, tmp_path / f"scheduler{i}.log") for i in range(3)]
+    try:
+        wait_for(lambda: pages_of(erp, "succeeded") > 0, timeout=60)
+        time.sleep(1.0)
+        with erp.engine.connect() as conn:
+            slots = conn.execute(text(
+                "SELECT scheduled_for, count(*) FROM erp_sync_runs GROUP BY scheduled_for")).all()
+    finally:
+        for process in schedulers:
+            process.send_signal(signal.SIGTERM)
+        for process in schedulers:
+            process.wait(timeout=30)
+    assert slots and all(count == 1 for _, count in slots), slots
+    assert len(table_rows(erp)) == ROWS
