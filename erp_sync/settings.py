@@ -16,7 +16,16 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from erp_sync.errors import ConfigurationError
+
+class ConfigurationError(Exception):
+    """A setting is missing or malformed; `field` names the environment variable."""
+
+    code = "CONFIGURATION_ERROR"
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
 
 DEFAULT_SYNC_TIMEOUT_MS = 30 * 60 * 1000
 

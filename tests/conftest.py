@@ -12,7 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from app_fixtures import build_app
 from postgres_cluster import PostgresCluster, find_bin_dir
+
+from erp_sync.bootstrap import ErpSync
 
 
 def _wanted_databases() -> list[str]:
@@ -39,3 +42,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'app.sqlite3'}"
     cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
     return cluster.create_database()
+
+
+@pytest.fixture
+def erp(database_url: str, tmp_path: Path) -> Iterator[ErpSync]:
+    """A migrated erp-sync (no scheduler, no sandbox) with the test `customers` table, on each database."""
+    app = build_app(database_url, tmp_path / "instance")
+    yield app
+    app.close()

@@ -1,0 +1,172 @@
+"""The only wiring: `build(settings)` creates the engine, sessions, cipher, clock, connector factory, runner,
+dispatcher, scheduler and, on the embedded default, the SoftOne sandbox with a demo integration.
+
+Nothing connects or starts at import. `ErpSync.start_background()` starts what runs in the background (the
+sandbox, the scheduler); `close()` stops it in reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from erp_sync.clock import Clock, SystemClock
+from erp_sync.connectors.base import ErpConnector
+from erp_sync.connectors.softone import SessionPool, SoftOneConfig, SoftOneConnector
+from erp_sync.db.encryption import Cipher
+from erp_sync.db.engine import make_engine, make_session_factory
+from erp_sync.db.repository import IntegrationRepository
+from erp_sync.domain.integration import IntegrationSpec, SoftOneConnection
+from erp_sync.errors import ErpSyncError
+from erp_sync.scheduling.scheduler import JobScheduler, ScheduleEntry
+from erp_sync.services.discovery import DiscoveryService
+from erp_sync.services.dispatch import SyncDispatcher
+from erp_sync.services.integrations import IntegrationService, NoScheduler, ScheduleListener
+from erp_sync.services.monitoring import MonitoringService
+from erp_sync.services.startup import StartupService
+from erp_sync.services.sync import RunOutcome, SyncRunner
+from erp_sync.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def schedule_entry(integration_id: int, spec: IntegrationSpec) -> ScheduleEntry:
+    return ScheduleEntry(integration_id, spec.schedule.cron_expression, spec.schedule.timezone, spec.is_active)
+
+
+class SchedulerBridge(ScheduleListener):
+    """Tells the running APScheduler what the integration service changed."""
+
+    def __init__(self, scheduler: JobScheduler) -> None:
+        self._scheduler = scheduler
+
+    def integration_changed(self, integration_id: int, spec: IntegrationSpec | None) -> None:
+        self._scheduler.apply(schedule_entry(integration_id, spec) if spec else None, integration_id)
+
+
+class ConnectorFactory:
+    """Builds a connector for an integration; SoftOne sessions are shared per connection through one pool."""
+
+    def __init__(self, request_timeout: float = 30.0) -> None:
+        self._pool = SessionPool()
+        self._timeout = request_timeout
+
+    def __call__(self, spec: IntegrationSpec) -> ErpConnector:
+        connection = spec.connection
+        if isinstance(connection, SoftOneConnection):
+            config = SoftOneConfig(
+                base_url=connection.base_url, username=connection.username, password=spec.password or "",
+                app_id=connection.app_id, company=connection.company, branch=connection.branch,
+                module=connection.module, ref_id=connection.ref_id, server_timezone=connection.server_timezone,
+                timeout_seconds=self._timeout, window_overlap=timedelta(0))  # the runner owns the overlap
+            return SoftOneConnector(config, self._pool)
+        raise ErpSyncError("the SOAP connector is not part of this release yet; use connector softone",
+                           code="ERP_NOT_SUPPORTED", field="connector")
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+@dataclass
+class ErpSync:
+    """Everything the processes need, built once."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+    cipher: Cipher
+    repository: IntegrationRepository
+    integrations: IntegrationService
+    discovery: DiscoveryService
+    monitoring: MonitoringService
+    runner: SyncRunner
+    dispatch: SyncDispatcher
+    startup: StartupService
+    scheduler: JobScheduler | None
+    stopping: threading.Event
+    connectors: ConnectorFactory | None = None
+    sandbox: Any = None
+    _closed: bool = field(default=False)
+
+    def next_run_time(self, integration_id: int) -> datetime | None:
+        return self.scheduler.next_run_time(integration_id) if self.scheduler else None
+
+    def desired_schedule(self) -> list[ScheduleEntry]:
+        return [schedule_entry(r.id, r.spec) for r in self.integrations.list()]
+
+    def reconcile(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.reconcile(self.desired_schedule())
+
+    def run_slot(self, integration_id: int, scheduled_for: datetime) -> RunOutcome | None:
+        if self.stopping.is_set():
+            return None
+        return self.runner.run(integration_id, "schedule", scheduled_for=scheduled_for)
+
+    def run_missed(self, integration_id: int, slot: datetime) -> None:
+        """Catch-up: run a missed slot once, in the background (the slot claim keeps it to one run)."""
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.run_missed(integration_id, slot)
+        else:
+            threading.Thread(target=self.run_slot, args=(integration_id, slot), name="erp-sync-catch-up",
+                             daemon=True).start()
+
+    def start_scheduler(self) -> None:
+        if self.scheduler is None:
+            return
+        self.scheduler.start()
+        self.startup.init()
+        self.scheduler.poll_every(self.settings.scheduler_poll_seconds, self.desired_schedule)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.stopping.set()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        self.dispatch.shutdown(wait=True)
+        if self.connectors is not None:
+            self.connectors.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+        self.engine.dispose()
+
+
+def build(settings: Settings, *, clock: Clock | None = None, with_scheduler: bool | None = None,
+          owner: str | None = None) -> ErpSync:
+    """Wire the application; starts nothing."""
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    cipher = Cipher(settings.secret_keys)
+    repository = IntegrationRepository(sessions, cipher, clock)
+    connectors = ConnectorFactory()
+    stopping = threading.Event()
+    runner = SyncRunner(engine, repository, connectors, clock, timedelta(milliseconds=settings.sync_timeout_ms),
+                        owner=owner, stop=stopping)
+    use_scheduler = settings.scheduler_enabled if with_scheduler is None else with_scheduler
+    holder: dict[str, ErpSync] = {}
+
+    def run_slot(integration_id: int, scheduled_for: datetime) -> Any:
+        return holder["app"].run_slot(integration_id, scheduled_for)
+
+    scheduler = JobScheduler(run_slot) if use_scheduler else None
+    listener: ScheduleListener = SchedulerBridge(scheduler) if scheduler else NoScheduler()
+    integrations = IntegrationService(repository, engine, listener, clock)
+    app = ErpSync(
+        settings=settings, engine=engine, sessions=sessions, clock=clock, cipher=cipher, repository=repository,
+        integrations=integrations, discovery=DiscoveryService(integrations, connectors),
+        monitoring=MonitoringService(engine), runner=runner, dispatch=SyncDispatcher(runner, integrations),
+        startup=StartupService(engine, integrations, clock, lambda: holder["app"].reconcile(),
+                               lambda integration_id, slot: holder["app"].run_missed(integration_id, slot)),
+        scheduler=scheduler, stopping=stopping, connectors=connectors)
+    holder["app"] = app
+    return app

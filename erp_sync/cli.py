@@ -1,0 +1,276 @@
+"""The `erp-sync` command line: serve, scheduler, run, db, integrations, sandbox.
+
+Exit codes scripts can trust: 0 success, 1 the run or command failed, 2 wrong usage or configuration,
+3 a sync was already in progress, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from erp_sync.errors import ErpSyncError
+from erp_sync.settings import ConfigurationError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+_STANDARD = set(vars(logging.makeLogRecord({})))
+
+
+class _KeyValueFormatter(logging.Formatter):
+    """One line per event: time level logger message key=value ... (the `extra` fields)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = {k: v for k, v in vars(record).items() if k not in _STANDARD and k not in {"message", "asctime"}}
+        if extras:
+            line += " " + " ".join(f"{k}={json.dumps(v, ensure_ascii=False, default=str)}" for k, v in extras.items())
+        return line
+
+
+def _configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_KeyValueFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "apscheduler.executors", "waitress.queue"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _settings() -> Any:
+    from erp_sync.settings import load_settings
+
+    settings = load_settings()
+    _configure_logging(settings.log_level)
+    for path in settings.generated:
+        print(f"erp-sync: generated a development secret in {path}", file=sys.stderr)
+    return settings
+
+
+def _build(settings: Any, *, with_scheduler: bool | None = None, migrate: bool = False) -> Any:
+    from erp_sync.bootstrap import build
+    from erp_sync.db.migrate import upgrade
+
+    if migrate:
+        upgrade(settings.database_url)
+    return build(settings, with_scheduler=with_scheduler)
+
+
+def _start_sandbox(app: Any, port: int) -> None:
+    from erp_sync.demo import ensure_demo_integration
+    from erp_sync.sandbox import SandboxConfig, start_in_thread
+
+    app.sandbox = start_in_thread(SandboxConfig(customers=2000, items=300), port=port)
+    ensure_demo_integration(app, app.sandbox.url)
+    print(f"erp-sync: SoftOne sandbox at {app.sandbox.url} (user demo / password demo)", file=sys.stderr)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _serve_until_signalled(app: Any, announce: str) -> None:
+    """Start the scheduler, wait for SIGTERM/SIGINT, then stop: no new runs, running pages commit, leases freed."""
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    app.start_scheduler()
+    print(announce, file=sys.stderr)
+    stop.wait()
+    print("erp-sync: stopping: no new runs; running pages commit, leases are released", file=sys.stderr)
+    app.close()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from waitress.server import create_server
+
+    from erp_sync.web.app import create_app
+
+    settings = _settings()
+    app = _build(settings, migrate=settings.is_sqlite or args.migrate)
+    if settings.sandbox_enabled:
+        _start_sandbox(app, args.sandbox_port)
+    server = create_server(create_app(app), host=args.host, port=args.port, threads=args.threads)
+    threading.Thread(target=server.run, name="http", daemon=True).start()
+    token_file = settings.instance_dir / "api-token"
+    token_hint = token_file if token_file.exists() else "ERP_SYNC_API_TOKEN"
+    _serve_until_signalled(app, f"erp-sync: serving http://{args.host}:{server.effective_port} (scheduler "
+                                f"{'on' if app.scheduler else 'off'}; admin token in {token_hint})")
+    server.close()
+    return EXIT_OK
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    settings = _settings()
+    app = _build(settings, with_scheduler=True)
+    _serve_until_signalled(app, "erp-sync: scheduler running (no HTTP); Ctrl-C or SIGTERM stops it")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings()
+    app = _build(settings, with_scheduler=False)
+    stop = app.stopping
+    _stop_on_signals(stop)
+    started = time.monotonic()
+
+    def progress(stats: Any) -> None:
+        print(f"  page {stats.pages}: {stats.fetched} rows read, {stats.inserted} inserted, "
+              f"{stats.updated} updated, {stats.unchanged} unchanged, {stats.errors} errors", file=sys.stderr)
+
+    try:
+        record = app.integrations.get(args.integration_id)
+        print(f"erp-sync: running integration {record.id} ({record.spec.name})"
+              f"{' full' if args.full else ''}{' dry-run' if args.dry_run else ''}", file=sys.stderr)
+        outcome = app.runner.run(args.integration_id, "cli", full=args.full, dry_run=args.dry_run,
+                                 progress=progress)
+        interrupted = stop.is_set()
+    finally:
+        app.close()
+    s = outcome.stats
+    print(f"run {outcome.run_id}: {outcome.status} in {time.monotonic() - started:.1f}s: {s.pages} pages, "
+          f"{s.fetched} read, {s.inserted} inserted, {s.updated} updated, {s.unchanged} unchanged, "
+          f"{s.deleted} deleted, {s.pushed} pushed, {s.conflicts} conflicts, {s.errors} errors")
+    if outcome.error_message:
+        print(f"error {outcome.error_code}: {outcome.error_message}", file=sys.stderr)
+    if outcome.details.get("dryRun"):
+        print(json.dumps(outcome.details["dryRun"]))
+    if outcome.error_code == "SYNC_IN_PROGRESS":
+        return EXIT_BUSY
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if outcome.ok else EXIT_FAILED
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from erp_sync.db.migrate import current, upgrade
+
+    settings = _settings()
+    if args.db_command == "upgrade":
+        upgrade(settings.database_url, args.revision)
+        print(f"database at revision {current(settings.database_url)}")
+    elif args.db_command == "current":
+        print(current(settings.database_url) or "empty (run: erp-sync db upgrade)")
+    elif args.db_command == "rotate-keys":
+        app = _build(settings, with_scheduler=False)
+        print(f"re-encrypted {app.repository.rotate_keys()} stored passwords with the first key")
+        app.close()
+    return EXIT_OK
+
+
+def cmd_integrations(args: argparse.Namespace) -> int:
+    settings = _settings()
+    app = _build(settings, with_scheduler=False)
+    try:
+        if args.int_command == "list":
+            for r in app.integrations.list():
+                print(f"{r.id:>4}  {'active ' if r.spec.is_active else 'paused '} {r.spec.name:<30} "
+                      f"{r.spec.schedule.cron_expression:<15} {r.spec.schedule.timezone:<20} "
+                      f"last: {r.last_status or '-'} {r.last_sync_at.isoformat() if r.last_sync_at else ''}")
+        elif args.int_command == "show":
+            print(json.dumps(app.integrations.get(args.integration_id).spec.public_dict(), indent=2,
+                             ensure_ascii=False))
+        elif args.int_command == "create":
+            data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+            record = app.integrations.create(data)
+            print(f"created integration {record.id} ({record.spec.name})")
+        elif args.int_command == "delete":
+            app.integrations.delete(args.integration_id)
+            print(f"deleted integration {args.integration_id}")
+        elif args.int_command in {"activate", "deactivate"}:
+            app.integrations.set_active(args.integration_id, args.int_command == "activate")
+            print(f"integration {args.integration_id} {args.int_command}d")
+    finally:
+        app.close()
+    return EXIT_OK
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from erp_sync.sandbox import SandboxConfig, serve
+
+    _configure_logging("INFO")
+    print(f"erp-sync: SoftOne sandbox on http://{args.host}:{args.port}/s1services with {args.rows} customers "
+          f"(seed {args.seed}; user demo / password demo, appId 1001)", file=sys.stderr)
+    serve(SandboxConfig(seed=args.seed, customers=args.rows), args.host, args.port)
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="erp-sync", description="ERP integration engine: scheduled, incremental, "
+                                   "two-way sync between SoftOne (Soft1) and your database. Configuration comes "
+                                   "from ERP_SYNC_* environment variables (see README).")
+    sub = root.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="HTTP API + scheduler (+ the SoftOne sandbox on the embedded default)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--threads", type=int, default=8, help="HTTP worker threads (default 8)")
+    serve.add_argument("--sandbox-port", type=int, default=0,
+                       help="port of the built-in SoftOne sandbox when it is on (default: any free port)")
+    serve.add_argument("--migrate", action="store_true",
+                       help="apply database migrations before serving (always done on SQLite)")
+    serve.set_defaults(func=cmd_serve)
+
+    sched = sub.add_parser("scheduler", help="run only the scheduler (no HTTP), for split deployments")
+    sched.set_defaults(func=cmd_scheduler)
+
+    run = sub.add_parser("run", help="run one sync in the foreground; exit 0 on success, 1 on failure, 3 if busy")
+    run.add_argument("integration_id", type=int, help="the integration's id (see: erp-sync integrations list)")
+    run.add_argument("--full", action="store_true", help="ignore the watermark and read everything")
+    run.add_argument("--dry-run", action="store_true", help="read and map, write nothing, print what would change")
+    run.set_defaults(func=cmd_run)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="apply migrations (default: to the newest)")
+    up.add_argument("revision", nargs="?", default="head", help="target revision (default head)")
+    db_sub.add_parser("current", help="print the schema revision")
+    db_sub.add_parser("rotate-keys", help="re-encrypt stored ERP passwords with the first ERP_SYNC_SECRET_KEYS key")
+    db.set_defaults(func=cmd_db)
+
+    ints = sub.add_parser("integrations", help="list, show, create, delete, activate, deactivate integrations")
+    int_sub = ints.add_subparsers(dest="int_command", required=True)
+    int_sub.add_parser("list", help="one line per integration")
+    for name, text in (("show", "print one integration as JSON (no password)"), ("delete", "delete one"),
+                       ("activate", "schedule it again"), ("deactivate", "stop scheduling it")):
+        one = int_sub.add_parser(name, help=text)
+        one.add_argument("integration_id", type=int)
+    create = int_sub.add_parser("create", help="create from a JSON file shaped like POST /api/integrations")
+    create.add_argument("file", help="path of the JSON file")
+    ints.set_defaults(func=cmd_integrations)
+
+    sandbox = sub.add_parser("sandbox", help="serve the built-in SoftOne sandbox alone")
+    sandbox.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    sandbox.add_argument("--rows", type=int, default=1000, help="number of customers (default 1000)")
+    sandbox.add_argument("--seed", type=int, default=1, help="data seed (default 1)")
+    sandbox.set_defaults(func=cmd_sandbox)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigurationError as exc:
+        print(f"erp-sync: {exc.code}: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except ErpSyncError as exc:
+        print(f"erp-sync: {exc.code}: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE if exc.code in {"CONFIGURATION_ERROR", "VALIDATION_ERROR", "NOT_FOUND"} else EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

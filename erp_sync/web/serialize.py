@@ -1,0 +1,36 @@
+"""JSON shapes of the things the API answers with (camelCase, ISO-8601 UTC times)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def integration(record: Any, next_run: datetime | None = None) -> dict[str, Any]:
+    body = {"id": record.id, **record.spec.public_dict()}
+    body.update({
+        "lastSyncAt": iso(record.last_sync_at), "lastStatus": record.last_status, "lastRunId": record.last_run_id,
+        "watermark": record.watermark, "createdAt": iso(record.created_at), "updatedAt": iso(record.updated_at),
+        "runningRunId": record.lease_run_id, "nextRunAt": iso(next_run),
+    })
+    return body
+
+
+_RUN_FIELDS = ("pages", "fetched", "inserted", "updated", "unchanged", "deleted", "pushed", "conflicts", "errors")
+
+
+def run(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"], "integrationId": row["integration_id"], "trigger": row["trigger"],
+        "status": row["status"], "scheduledFor": iso(row["scheduled_for"]), "full": row["full"],
+        "dryRun": row["dry_run"], "startedAt": iso(row["started_at"]), "finishedAt": iso(row["finished_at"]),
+        "heartbeatAt": iso(row["heartbeat_at"]), "durationMs": row["duration_ms"],
+        "counts": {name: row[name] for name in _RUN_FIELDS},
+        "error": ({"code": row["error_code"], "message": row["error_message"]} if row["error_code"] else None),
+        "watermarkBefore": row["watermark_before"], "watermarkAfter": row["watermark_after"],
+        "details": row["details"],
+    }
