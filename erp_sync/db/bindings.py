@@ -109,7 +109,7 @@ def upsert(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str,
     keeps the reference. Returns the rows written."""
     if not rows:
         return 0
-    stamp_of = BINDINGS.c.synced_at.type.bind_processor(conn.dialect)
+    stamp_of = BINDINGS.c.synced_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     stamp = stamp_of(synced_at) if stamp_of else synced_at
     if not _postgres(conn):
         return run_many(conn, _UPSERT_SQLITE, [(integration_id, e, lk, h, stamp) for e, lk, h in rows])

@@ -6,6 +6,7 @@ API threads and other processes write at once. PostgreSQL uses psycopg 3. Nothin
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -30,16 +31,22 @@ def _on_sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _json(value: Any) -> str:
+    # Greek text stays readable in JSON columns (run details, conflicts) instead of \u escapes.
+    return json.dumps(value, ensure_ascii=False)
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for `url`, tuned for the dialect."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30},
+                               json_serializer=_json)
         event.listen(engine, "connect", _on_sqlite_connect)
         # Every transaction takes the write lock up front: a deferred transaction that reads and then writes
         # fails with "database is locked" instead of waiting when another writer got in between.
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, json_serializer=_json)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

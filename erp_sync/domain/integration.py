@@ -103,6 +103,7 @@ class MappingSpec(_Model):
     target: Identifier
     type: MappingType = "string"
     default: str | None = None
+    read_only: bool = False
 
     _target = field_validator("target")(lambda cls, v: _identifier(v))
 

@@ -72,9 +72,17 @@ def _changed(conn: Any, integration_id: int, batch: list[tuple[str, tuple[Any, .
     return changes
 
 
+def _pushed_columns(ctx: PageContext) -> list[str]:
+    """Columns that go back to the ERP: all but read-only mappings and the cursor (the ERP stamps it itself)."""
+    cursor = (ctx.spec.source.cursor_field or "").lower().rsplit(".", 1)[-1]
+    return [m.target for m in ctx.spec.mappings
+            if not m.read_only and m.source.lower().rsplit(".", 1)[-1] != cursor]
+
+
 def push_local_changes(ctx: PageContext, connector: ErpConnector, now: datetime) -> PushReport:
     report = PushReport()
     spec = ctx.spec
+    pushed = _pushed_columns(ctx)
     push_object = spec.source.push_object or spec.source.object
     push_table = spec.source.push_table or push_object
     reference_field = spec.options.reference_field
@@ -82,7 +90,8 @@ def push_local_changes(ctx: PageContext, connector: ErpConnector, now: datetime)
         if ctx.dry_run:
             report.pushed += 1
             continue
-        erp_values = ctx.plan.to_erp(dict(zip(ctx.plan.columns, values, strict=True)))
+        local = dict(zip(ctx.plan.columns, values, strict=True))
+        erp_values = ctx.plan.to_erp({column: local[column] for column in pushed})
         reference = None
         if erp_key is None and reference_field:
             reference = (reference_field, _reference(ctx.integration_id, local_key))
