@@ -1,0 +1,85 @@
+"""`erp-sync serve` as a newcomer runs it (the README's first command), and a scheduler in its own process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from app_fixtures import build_app, customer_integration
+from processes import ERP_SYNC, process_env, start, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_the_embedded_default_syncs_the_demo_at_once_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ERP_SYNC_", "CRON_SECRET", "SYNC_TIMEOUT", "DATABASE_URL"))}
+    port = free_port()
+    log = tmp_path / "serve.log"
+    server = subprocess.Popen([ERP_SYNC, "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                              stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _healthy(base), timeout=60)
+        token = (tmp_path / "instance" / "api-token").read_text().strip()
+        cron = (tmp_path / "instance" / "cron-secret").read_text().strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        demo = httpx.get(f"{base}/api/integrations", headers=headers).json()["data"]
+        assert [i["name"] for i in demo] == ["demo-customers"]
+        assert demo[0]["connection"]["hasPassword"] is True
+        runs_url = f"{base}/api/integrations/{demo[0]['id']}/runs"
+        run = wait_for(lambda: next((r for r in httpx.get(runs_url, headers=headers).json()["data"]["items"]
+                                     if r["status"] == "succeeded"), None), timeout=60)
+        assert run["counts"]["inserted"] == 2000
+        jobs = httpx.get(f"{base}/api/cron/init", headers={"X-Cron-Secret": cron}).json()["data"]["jobs"]
+        assert [job["jobId"] for job in jobs] == [f"integration:{demo[0]['id']}"]
+        with sqlite3.connect(tmp_path / "instance" / "erp-sync.sqlite3") as db:
+            assert db.execute("SELECT count(*) FROM demo_customers").fetchone()[0] == 2000
+        assert token not in log.read_text() and cron not in log.read_text()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(timeout=60)
+    assert code == 0, log.read_text()
+    with sqlite3.connect(tmp_path / "instance" / "erp-sync.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM erp_sync_integrations WHERE lease_owner IS NOT NULL").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM erp_sync_runs WHERE status = 'running'").fetchone() == (0,)
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_a_scheduler_in_another_process_picks_up_a_new_integration_within_its_poll_interval(
+        tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    app = build_app(database_url, tmp_path / "instance")
+    env = process_env(database_url, tmp_path / "instance", ERP_SYNC_SCHEDULER="on",
+                      ERP_SYNC_SCHEDULER_POLL_SECONDS="1")
+    log = tmp_path / "scheduler.log"
+    scheduler = start(["scheduler"], env, log)
+    try:
+        wait_for(lambda: "scheduler running" in log.read_text(), timeout=30)
+        created = app.integrations.create(customer_integration()).id
+        wait_for(lambda: f"added=({created},)" in log.read_text(), timeout=15)
+        app.integrations.update(created, {"isActive": False})
+        wait_for(lambda: f"removed=({created},)" in log.read_text(), timeout=15)
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        code = scheduler.wait(timeout=30)
+        app.close()
+    assert code == 0, log.read_text()
