@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,16 +102,17 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
-def _generated(instance_dir: Path, file_name: str, make: callable) -> str:  # type: ignore[valid-type]
+def _generated(instance_dir: Path, file_name: str, make: Callable[[], str]) -> tuple[str, bool]:
+    """The development secret kept in the instance folder, made on first use; (value, made now)."""
     path = instance_dir / file_name
     if path.exists():
-        return path.read_text(encoding="utf-8").strip()
+        return path.read_text(encoding="utf-8").strip(), False
     instance_dir.mkdir(parents=True, exist_ok=True)
     value = make()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(value + "\n")
-    return value
+    return value, True
 
 
 _GENERATED_SECRETS = {
@@ -146,8 +147,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 raise ConfigurationError(
                     f"{name} is not set. In production every secret must be given, as {name} or as a file "
                     f"named by {name}_FILE.", field=name)
-            value = _generated(instance_dir, file_name, make)
-            generated.append(str(instance_dir / file_name))
+            value, made = _generated(instance_dir, file_name, make)
+            if made:
+                generated.append(str(instance_dir / file_name))
         resolved[name] = value
 
     keys = tuple(k.strip() for k in resolved["ERP_SYNC_SECRET_KEYS"].split(",") if k.strip())

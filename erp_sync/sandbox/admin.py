@@ -7,6 +7,8 @@
     POST   /_sandbox/rows/<OBJECT>         insert {FIELD: value}; answers {"id": "<key>"}
     GET    /_sandbox/rows/<OBJECT>/<id>    one row
     PATCH  /_sandbox/rows/<OBJECT>/<id>    change fields; UPDDATE becomes the sandbox's Athens now unless sent
+    POST   /_sandbox/rows/<OBJECT>/touch   the same change to every Nth row in key order: {"every": N,
+                                           "offset": 0, "fields": {FIELD: value}}; answers {"touched": count}
     DELETE /_sandbox/rows/<OBJECT>/<id>    delete
     GET    /_sandbox/faults                armed faults;  POST sets switches (faults.py);  DELETE clears all
     GET    /_sandbox/config                the config;  POST changes runtime switches (config.RUNTIME_FIELDS)
@@ -67,6 +69,13 @@ def _rows(state: SandboxState, method: str, parts: list[str], environ: dict[str,
         return "201 Created", {"id": str(state.insert_row(object_name, _body(environ)))}
     if len(parts) != 3:
         raise AdminError("404 Not Found", "no such admin path")
+    if parts[2] == "touch" and method == "POST":
+        body = _body(environ)
+        fields = body.get("fields") or {}
+        if not isinstance(fields, dict):
+            raise AdminError("400 Bad Request", "fields must be an object of FIELD: value")
+        touched = state.touch_rows(object_name, body.get("every", 1), fields, body.get("offset", 0))
+        return "200 OK", {"touched": touched}
     key = _key(parts[2])
     if method == "GET":
         row = state.row(object_name, key)

@@ -136,3 +136,21 @@ def test_three_schedulers_on_one_database_run_a_missed_slot_once(
             process.wait(timeout=30)
     assert slots and all(count == 1 for _, count in slots), slots
     assert len(table_rows(erp)) == ROWS
+
+
+def test_the_run_command_prints_progress_and_a_summary_and_exits_1_when_the_run_fails(
+        erp: ErpSync, sandbox: RunningSandbox, integration_id: int, database_url: str, tmp_path: Path) -> None:
+    env = process_env(database_url, tmp_path / "instance")
+    ok = subprocess.run([*start_args(integration_id), "--full"], env=env, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0
+    assert "page 6: 300 rows read" in ok.stderr
+    assert "run 1: succeeded" in ok.stdout and "300 inserted" in ok.stdout
+    erp.integrations.update(integration_id, {"connection": {"password": "wrong"}})
+    failed = subprocess.run(start_args(integration_id), env=env, capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 1
+    assert "run 2: failed" in failed.stdout
+    assert "ERP_BAD_CREDENTIALS" in failed.stderr and "wrong" not in failed.stderr + failed.stdout
+    missing = subprocess.run([*start_args(999)], env=env, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "NOT_FOUND" in missing.stderr
+    helped = subprocess.run([*start_args(1)[:2], "--help"], env=env, capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0 and "--dry-run" in helped.stdout and "--full" in helped.stdout

@@ -76,3 +76,21 @@ def test_an_admin_token_guards_the_admin_surface() -> None:
         assert httpx.get(sandbox.admin_url + "/stats").status_code == 401
         ok = httpx.get(sandbox.admin_url + "/stats", headers={"X-Sandbox-Token": "s3cret"})
         assert ok.status_code == 200 and ok.json()["rows"] == {"CUSTOMER": 3, "ITEM": 1}
+
+
+def test_touch_edits_every_nth_row_in_one_request(logged_in: S1) -> None:
+    before = logged_in.admin("GET", "/rows/CUSTOMER").json()
+    answer = logged_in.admin("POST", "/rows/customer/touch", {"every": 10, "offset": 1, "fields": {"REMARKS": "x"}})
+    assert answer.status_code == 200 and answer.json() == {"touched": CUSTOMERS // 10}
+    after = logged_in.admin("GET", "/rows/CUSTOMER").json()
+    for position, (old, new) in enumerate(zip(before, after, strict=True)):
+        if position % 10 == 1:
+            assert new == {**old, "REMARKS": "x", "UPDDATE": "2025-03-10 10:00:00"}
+        else:
+            assert new == old
+    assert logged_in.admin("POST", "/rows/CUSTOMER/touch", {}).json() == {"touched": CUSTOMERS}  # UPDDATE only
+    assert logged_in.admin("POST", "/rows/CUSTOMER/touch", {"every": 0}).status_code == 400
+    assert logged_in.admin("POST", "/rows/CUSTOMER/touch", {"every": 5, "fields": {"COLOR": "x"}}).status_code == 400
+    assert logged_in.admin("POST", "/rows/CUSTOMER/touch", {"fields": ["REMARKS"]}).status_code == 400
+    assert logged_in.admin("POST", "/rows/SALDOC/touch", {"every": 5}).status_code == 404
+    assert logged_in.sandbox.app.state.touch_rows("ITEM", 7) == 3  # the same operation in process

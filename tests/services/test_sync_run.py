@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from app_fixtures import customer_integration
 from sqlalchemy import text
@@ -220,3 +222,18 @@ def test_a_run_whose_lease_expired_is_swept_as_abandoned(erp: ErpSync, integrati
     late = erp.runner.execute(prepared)
     assert late.status == "failed" and late.error_code == "LEASE_LOST"
     assert erp.runner.run(integration_id, "api").status == "succeeded"
+
+
+def test_every_run_logs_one_sync_completed_event_with_its_counts(erp: ErpSync, integration_id: int,
+                                                                  caplog: Any) -> None:
+    caplog.set_level(logging.INFO, logger="erp_sync.services.sync")
+    outcome = erp.runner.run(integration_id, "cli")
+    events = [r for r in caplog.records if r.getMessage() == "sync.completed"]
+    assert len(events) == 1
+    event = events[0].__dict__
+    assert (event["integration_id"], event["run_id"], event["status"]) == (integration_id, outcome.run_id,
+                                                                           "succeeded")
+    assert event["fetched"] == event["inserted"] == 250 and event["trigger"] == "cli"
+    assert all(str(v) != "demo" for k, v in event.items() if k.startswith("pass"))
+    pages = [r for r in caplog.records if r.getMessage() == "sync.page"]
+    assert len(pages) == 3 and all(r.__dict__["run_id"] == outcome.run_id for r in pages)
