@@ -54,3 +54,21 @@ def ensure_demo_integration(app: Any, sandbox_url: str) -> int:
         raise
     log.info("created the demo integration %s (id %s) syncing the sandbox every minute", DEMO_NAME, record.id)
     return int(record.id)
+
+
+def start_demo_activity(sandbox: Any, stop: Any, every_seconds: float = 20.0, changes: int = 3) -> None:
+    """Edit a few sandbox customers now and then (new e-mail, UPDDATE bumped), so every scheduled demo run has
+    something to bring over: the newcomer sees incremental updates, not only the first load."""
+    import random
+    import threading
+
+    chooser = random.Random(20261123)
+
+    def loop() -> None:
+        state = sandbox.app.state
+        while not stop.wait(every_seconds):
+            keys = [int(row["TRDR"]) for row in state.rows("CUSTOMER", 0, 2000)]
+            for key in chooser.sample(keys, min(changes, len(keys))):
+                state.patch_row("CUSTOMER", key, {"EMAIL": f"contact{chooser.randint(1, 9999)}@example.gr"})
+
+    threading.Thread(target=loop, name="erp-sync-demo-activity", daemon=True).start()

@@ -33,7 +33,7 @@ CREATE TABLE customers (
 """
 
 
-def test_settings(database_url: str, instance_dir: Path, **overrides: str) -> Settings:
+def make_settings(database_url: str, instance_dir: Path, **overrides: str) -> Settings:
     env = {
         "ERP_SYNC_DATABASE_URL": database_url, "ERP_SYNC_INSTANCE_DIR": str(instance_dir),
         "ERP_SYNC_API_TOKEN": API_TOKEN, "CRON_SECRET": CRON_SECRET, "ERP_SYNC_SECRET_KEYS": SECRET_KEY,
@@ -45,7 +45,7 @@ def test_settings(database_url: str, instance_dir: Path, **overrides: str) -> Se
 
 def build_app(database_url: str, instance_dir: Path, *, with_scheduler: bool = False, **overrides: Any) -> ErpSync:
     upgrade(database_url)
-    app = build(test_settings(database_url, instance_dir, **overrides), with_scheduler=with_scheduler)
+    app = build(make_settings(database_url, instance_dir, **overrides), with_scheduler=with_scheduler)
     with app.engine.begin() as conn:
         stamp = "DATETIME" if app.engine.dialect.name == "sqlite" else "TIMESTAMP WITH TIME ZONE"
         conn.execute(text(CUSTOMERS_DDL.format(ts=stamp)))

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, upda
 from sqlalchemy.exc import IntegrityError
 
 from erp_sync.db.models import Integration, Run
+from erp_sync.domain.run import RunStatus
 from erp_sync.errors import ErpSyncError
 
 RUNS = Run.__table__
@@ -41,7 +42,7 @@ def claim_slot(engine: Engine, integration_id: int, scheduled_for: datetime, tri
     try:
         with engine.begin() as conn:
             return conn.execute(insert(RUNS).values(
-                integration_id=integration_id, scheduled_for=scheduled_for, trigger=trigger, status="claimed",
+                integration_id=integration_id, scheduled_for=scheduled_for, trigger=trigger, status=RunStatus.CLAIMED,
                 owner=owner, started_at=now, pages=0, fetched=0, inserted=0, updated=0, unchanged=0, deleted=0,
                 pushed=0, conflicts=0, errors=0,
             )).inserted_primary_key[0]
@@ -54,7 +55,7 @@ def open_run(engine: Engine, integration_id: int, trigger: str, owner: str, now:
     """A run row for an unscheduled trigger (API, cron endpoint, CLI)."""
     with engine.begin() as conn:
         return conn.execute(insert(RUNS).values(
-            integration_id=integration_id, trigger=trigger, status="claimed", owner=owner, started_at=now,
+            integration_id=integration_id, trigger=trigger, status=RunStatus.CLAIMED, owner=owner, started_at=now,
             full=full, dry_run=dry_run, pages=0, fetched=0, inserted=0, updated=0, unchanged=0, deleted=0,
             pushed=0, conflicts=0, errors=0,
         )).inserted_primary_key[0]
@@ -76,7 +77,7 @@ def acquire_lease(engine: Engine, integration_id: int, owner: str, run_id: int, 
             return None
         token = conn.execute(select(integrations.c.lease_token).where(integrations.c.id == integration_id)).scalar_one()
         conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(
-            status="running", lease_token=token, started_at=now, heartbeat_at=now))
+            status=RunStatus.RUNNING, lease_token=token, started_at=now, heartbeat_at=now))
     return Lease(integration_id, owner, token)
 
 
@@ -139,7 +140,7 @@ def list_runs(engine: Engine, integration_id: int | None, limit: int, offset: in
 
 def latest_run(engine: Engine) -> dict[str, Any] | None:
     with engine.connect() as conn:
-        row = conn.execute(select(RUNS).where(RUNS.c.status != "claimed")
+        row = conn.execute(select(RUNS).where(RUNS.c.status != RunStatus.CLAIMED)
                            .order_by(RUNS.c.id.desc()).limit(1)).mappings().one_or_none()
         return dict(row) if row else None
 
@@ -151,13 +152,13 @@ def sweep_stale(engine: Engine, now: datetime) -> list[int]:
         stale = conn.execute(
             select(RUNS.c.id, RUNS.c.started_at)
             .select_from(RUNS.join(integrations, RUNS.c.integration_id == integrations.c.id))
-            .where(RUNS.c.status.in_(("running", "claimed")),
+            .where(RUNS.c.status.in_((RunStatus.RUNNING, RunStatus.CLAIMED)),
                    or_(integrations.c.lease_expires_at.is_(None), integrations.c.lease_expires_at < now,
                        and_(RUNS.c.lease_token.is_not(None), integrations.c.lease_token != RUNS.c.lease_token)))
         ).all()
         for run_id, started_at in stale:
             conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(
-                status="abandoned", finished_at=now, error_code="RUN_ABANDONED",
+                status=RunStatus.ABANDONED, finished_at=now, error_code="RUN_ABANDONED",
                 duration_ms=int((now - started_at).total_seconds() * 1000),
                 error_message="the run stopped heartbeating (process killed or stuck) and its lease expired; "
                               "the next run re-reads what it had not finished"))
@@ -177,8 +178,8 @@ def record_missed(engine: Engine, integration_id: int, scheduled_for: datetime, 
     try:
         with engine.begin() as conn:
             conn.execute(insert(RUNS).values(
-                integration_id=integration_id, scheduled_for=scheduled_for, trigger="schedule", status="skipped",
-                started_at=now, finished_at=now, duration_ms=0, error_code=None,
+                integration_id=integration_id, scheduled_for=scheduled_for, trigger="schedule",
+                status=RunStatus.SKIPPED, started_at=now, finished_at=now, duration_ms=0, error_code=None,
                 error_message="missed: no scheduler was running at this slot and it is past the catch-up grace",
                 pages=0, fetched=0, inserted=0, updated=0, unchanged=0, deleted=0, pushed=0, conflicts=0, errors=0))
     except IntegrityError:

@@ -18,6 +18,7 @@ ERP_SENTINELS = frozenset({"", "1899-12-30", "1899-12-30 00:00:00", "1899-12-30T
 
 
 class RunStatus(StrEnum):
+    CLAIMED = "claimed"  # the run row exists (slot claimed or run opened); the lease is not taken yet
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     SUCCEEDED_WITH_ERRORS = "succeeded_with_errors"

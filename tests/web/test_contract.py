@@ -156,7 +156,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     from erp_sync.web.app import create_app
 
     folder = tmp_path_factory.mktemp("contract")
-    settings = app_fixtures.test_settings(f"sqlite:///{folder / 'app.sqlite3'}", folder / "instance")
+    settings = app_fixtures.make_settings(f"sqlite:///{folder / 'app.sqlite3'}", folder / "instance")
     erp = build(settings, with_scheduler=False)
     try:
         yield create_app(erp)

@@ -1,0 +1,86 @@
+"""Start-up catch-up: a slot missed while nothing ran runs once within the grace period, else is recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from app_fixtures import customer_integration, make_settings
+from sqlalchemy import text
+
+from erp_sync.bootstrap import ErpSync, build
+from erp_sync.clock import FrozenClock
+from erp_sync.db.migrate import upgrade
+from erp_sync.sandbox import RunningSandbox
+
+NOW = datetime(2026, 11, 23, 10, 7, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def clocked(database_url: str, tmp_path: Path) -> Iterator[tuple[ErpSync, FrozenClock]]:
+    upgrade(database_url)
+    clock = FrozenClock(NOW)
+    app = build(make_settings(database_url, tmp_path / "instance"), clock=clock, with_scheduler=False)
+    yield app, clock
+    app.close()
+
+
+def runs(app: ErpSync) -> list[tuple[str, datetime | None, str]]:
+    with app.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text("SELECT status, scheduled_for, trigger FROM erp_sync_runs"))]
+
+
+def test_a_slot_missed_within_the_grace_runs_once_however_often_init_is_called(
+        clocked: tuple[ErpSync, FrozenClock], sandbox: RunningSandbox) -> None:
+    app, _ = clocked
+    spec = customer_integration(sandbox.url, target={"table": "caught_up", "createIfMissing": True},
+                                schedule={"cronExpression": "0 * * * *", "timezone": "Europe/Athens"},
+                                options={"catchUpGraceMinutes": 30})
+    integration = app.integrations.create(spec).id
+    first = app.startup.init()
+    assert [entry["integrationId"] for entry in first.catch_up] == [integration]
+    app.dispatch.shutdown(wait=True)
+    _wait_for_catch_up(app)
+    second = app.startup.init()
+    assert second.catch_up == [] and second.missed == []
+    assert [(status, trigger) for status, _, trigger in runs(app)] == [("succeeded", "schedule")]
+
+
+def _wait_for_catch_up(app: ErpSync) -> None:
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if any(status == "succeeded" for status, _, _ in runs(app)):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the catch-up run did not finish")
+
+
+def test_a_slot_missed_beyond_the_grace_is_recorded_not_run(clocked: tuple[ErpSync, FrozenClock],
+                                                           sandbox: RunningSandbox) -> None:
+    app, clock = clocked
+    spec = customer_integration(sandbox.url, target={"table": "missed", "createIfMissing": True},
+                                schedule={"cronExpression": "0 3 * * *", "timezone": "UTC"},
+                                options={"catchUpGraceMinutes": 60})
+    app.integrations.create(spec)
+    report = app.startup.init()
+    assert report.catch_up == []
+    assert [entry["slot"] for entry in report.missed] == ["2026-11-23T03:00:00Z"]
+    [run], _ = app.monitoring.runs(None, 10, 0)
+    assert run["status"] == "skipped" and run["scheduled_for"] == datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+    clock.advance(timedelta(minutes=1))
+    assert app.startup.init().missed == []
+
+
+def test_catch_up_off_records_the_missed_slot_even_within_the_grace(clocked: tuple[ErpSync, FrozenClock],
+                                                                    sandbox: RunningSandbox) -> None:
+    app, _ = clocked
+    spec = customer_integration(sandbox.url, target={"table": "no_catch_up", "createIfMissing": True},
+                                schedule={"cronExpression": "*/5 * * * *", "timezone": "UTC"},
+                                options={"catchUp": False})
+    app.integrations.create(spec)
+    report = app.startup.init()
+    assert report.catch_up == [] and len(report.missed) == 1
