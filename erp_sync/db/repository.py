@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -160,7 +159,3 @@ class IntegrationRepository:
                 row.password_encrypted = self._cipher.rotate(row.password_encrypted or "")
             session.commit()
             return len(rows)
-
-    @staticmethod
-    def secret(value: str | None) -> SecretStr | None:
-        return SecretStr(value) if value is not None else None

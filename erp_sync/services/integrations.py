@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
@@ -102,7 +101,3 @@ class IntegrationService:
         cron, tz = spec.schedule.cron_expression, spec.schedule.timezone
         return SchedulePreview(cron, tz, schedule.describe(cron),
                                schedule.preview(cron, tz, self._clock.now(), count))
-
-
-def local_time(moment: datetime, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).isoformat()

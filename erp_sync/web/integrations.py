@@ -6,6 +6,7 @@ Handlers parse, call one service, and answer in the envelope; the services hold 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, request
 
@@ -62,8 +63,6 @@ def delete_integration(integration_id: int) -> Response:
 @admin_required
 def schedule_preview(integration_id: int) -> Response:
     preview = _app().integrations.schedule_preview(integration_id, int_arg("count", 5, 1, 100))
-    from zoneinfo import ZoneInfo
-
     zone = ZoneInfo(preview.timezone)
     return ok({
         "cronExpression": preview.cron_expression, "timezone": preview.timezone,
