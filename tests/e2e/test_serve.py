@@ -83,3 +83,39 @@ def test_a_scheduler_in_another_process_picks_up_a_new_integration_within_its_po
         code = scheduler.wait(timeout=30)
         app.close()
     assert code == 0, log.read_text()
+
+
+def test_the_sandbox_command_serves_softone_on_its_own(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "sandbox.log"
+    sandbox = subprocess.Popen([ERP_SYNC, "sandbox", "--port", str(port), "--rows", "1000000", "--seed", "5"],
+                               stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/s1services"
+        wait_for(lambda: _answers(url), timeout=30)
+        assert httpx.get(f"{url}?ping").text.startswith("Ping from Softone WebModule")
+        login = httpx.post(url, json={"service": "login", "username": "demo", "password": "demo", "appId": "1001",
+                                      "COMPANY": "1000", "BRANCH": "1000", "MODULE": "0", "REFID": "1"})
+        client_id = _decode(login.content)["clientID"]
+        info = _decode(httpx.post(url, json={"service": "getBrowserInfo", "clientID": client_id, "appId": "1001",
+                                             "OBJECT": "CUSTOMER", "LIST": ""}).content)
+        assert info["totalcount"] == 1_000_000 and info["fields"][0]["name"] == "ZOOMINFO"
+    finally:
+        sandbox.send_signal(signal.SIGTERM)
+        sandbox.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}?ping", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _decode(body: bytes) -> dict:
+    import gzip
+    import json
+
+    if body[:2] == b"\x1f\x8b":
+        body = gzip.decompress(body)
+    return json.loads(body.decode("cp1253"), strict=False)
