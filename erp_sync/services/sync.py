@@ -33,6 +33,7 @@ from erp_sync.errors import ErpSyncError
 from erp_sync.services.deletes import reconcile_deletes
 from erp_sync.services.page_loader import PageContext, load_page
 from erp_sync.services.pushback import push_local_changes
+from erp_sync.services.read_ahead import read_ahead
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ class SyncRunner:
                       filters=spec.source.filters, cursor_field=spec.source.cursor_field,
                       key_field=spec.source.key_field, page_size=spec.source.page_size,
                       params=dict(spec.source.params))
-        for page in connector.pages(query, window):
+        for page in read_ahead(connector.pages(query, window)):
             if self._stop is not None and self._stop.is_set():
                 raise ErpSyncError("the process is shutting down; the run stopped after its last committed page "
                                    "and the next run continues from the same watermark", code="SYNC_FAILED",

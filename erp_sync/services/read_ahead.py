@@ -1,0 +1,59 @@
+"""Reading one page ahead: while a page is mapped and written, the next one is already on its way from the ERP.
+
+The connector's page iterator runs in a helper thread that stays at most `depth` pages ahead; its pages, its
+end and its exceptions reach the caller in order, unchanged. When the caller stops early the helper stops
+after the request it is in.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from queue import Empty, Full, Queue
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_POLL_SECONDS = 0.1
+
+
+def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Iterate `items` with up to `depth` of them fetched in advance by a helper thread."""
+    handoff: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(message: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(message, timeout=_POLL_SECONDS)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(("error", exc))
+
+    helper = threading.Thread(target=produce, name="erp-sync-read-ahead", daemon=True)
+    helper.start()
+    try:
+        while True:
+            try:
+                kind, value = handoff.get(timeout=_POLL_SECONDS)
+            except Empty:
+                if not helper.is_alive() and handoff.empty():
+                    return
+                continue
+            if kind == "item":
+                yield value
+            elif kind == "end":
+                return
+            else:
+                raise value
+    finally:
+        stop.set()
