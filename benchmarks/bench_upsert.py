@@ -5,9 +5,11 @@ Synthetic 15-column SoftOne-style customer rows (positional strings, Greek and L
 rows, one transaction per page as a run does: a first load into empty tables, then a re-sync where nothing changed.
 In the same process a plain `sqlite3` executemany of `INSERT ... ON CONFLICT DO UPDATE` (one transaction, WAL,
 synchronous=NORMAL, hash-guarded) of the same rows, already converted, is timed as the reference; every figure is
-printed as rows/s and as a ratio to it. Noise between runs is large on small machines: compare ratios of one run.
+printed as rows/s and as a ratio to it. Noise between runs is large on small machines, so the measurements are
+interleaved and repeated and the best of each counts; compare ratios of one run, not absolute figures across runs.
 
-    .venv/bin/python benchmarks/bench_upsert.py [--rows 100000] [--page-size 1000] [--postgres | --postgres-url URL]
+    .venv/bin/python benchmarks/bench_upsert.py [--rows 100000] [--page-size 1000] [--repeat 3]
+                                                [--postgres | --postgres-url URL]
 """
 
 from __future__ import annotations

@@ -7,11 +7,8 @@ reflected names quoted by the dialect; names a user typed are only looked up (an
 IDENTIFIER). Pages go through the DBAPI cursor (`executemany`); PostgreSQL pages over `copy_threshold` rows are
 COPYed into a temp table and merged with one statement. No RETURNING on bulk writes (PERFORMANCE.md).
 
-Values are adapted per column so that reading them back through SQLAlchemy with the reflected table gives equal
-values: on SQLite, aware datetimes are stored as naive UTC text in SQLAlchemy's own format, dates as ISO text and
-decimals as floats (what SQLAlchemy's SQLite types store and read); on PostgreSQL, psycopg binds Decimal, date and
-aware datetimes natively (timestamptz), and a timestamp without zone gets naive UTC. A text column gets the text of
-any typed value (UTC ISO for datetimes).
+The driver-level calls and the per-column value adapters (what each dialect stores, so values read back equal) are
+`bulk.py`'s; `run_many`, `execute`, `fetch_all` and `copy_merge` stay importable from here.
 """
 
 from __future__ import annotations
@@ -19,18 +16,20 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, RowMapping, exc
-from sqlalchemy.types import NullType
 
-from erp_sync.domain.mapping import ColumnLimits, Converter, compile_tuple
+from erp_sync.db.bulk import binary_copy_types, column_kind, copy_merge, execute, fetch_all, run_many, value_adapter
+from erp_sync.domain.mapping import ColumnLimits, compile_tuple
+from erp_sync.domain.values import Converter
 from erp_sync.errors import ValidationError
+
+__all__ = ["IDENTIFIER", "TargetTable", "Upserter", "check_identifier", "copy_merge", "execute", "fetch_all",
+           "run_many"]
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _SQL_TYPES: dict[str, Any] = {
@@ -43,11 +42,6 @@ _ACCEPTS = {  # mapping type -> column kinds that hold it and read it back equal
     "date": {"date", "text", "any"}, "datetime": {"datetime", "text", "any"},
 }
 _IN_CHUNK = 500
-_TEXT_OIDS = (25, 1043)  # text, varchar: every mapping type is adapted to text for them
-_BINARY_OIDS = {  # mapping type -> column type OIDs whose binary format takes that Python value as adapted
-    "integer": (20, 21, 23), "decimal": (1700,), "boolean": (16, 20, 21, 23), "date": (1082,),
-    "datetime": (1114, 1184), "string": (),
-}
 
 
 def check_identifier(name: str | None, field: str) -> None:
@@ -159,7 +153,7 @@ class TargetTable:
     def kind(self, column: str) -> str:
         """What a column holds: text, integer, numeric, boolean, date, datetime, any (unknown to SQLAlchemy) or
         other (a type no mapping may write)."""
-        return _kind(self.table.columns[column].type)
+        return column_kind(self.table.columns[column].type)
 
     def upserter(self, columns: Sequence[tuple[str, str]], keys: Sequence[str], *,
                  soft_delete_column: str | None = None) -> Upserter:
@@ -188,23 +182,6 @@ class Upserter:
         self._binary_types: list[int] | None = None
         self._padded_keys = target.limits().padded & set(self.keys)
 
-    def _copy_types(self, conn: Connection) -> list[int]:
-        """The target columns' type OIDs when every (column type, value type) pair has a binary COPY format that
-        psycopg writes from the adapted values, else [] (text COPY, which PostgreSQL parses for any type)."""
-        found = dict(fetch_all(conn, "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass",
-                               [self._sql.table]))
-        oids = [found[name] for name in self.columns]
-        if not all(oid in _BINARY_OIDS[type_] or oid in _TEXT_OIDS for oid, type_ in zip(oids, self._types,
-                                                                                           strict=True)):
-            return []
-        adapters = conn.connection.driver_connection.adapters
-        try:
-            for oid in oids:
-                adapters.get_dumper_by_oid(oid, 1)  # 1: binary
-        except Exception:  # this psycopg cannot write one of them in binary
-            return []
-        return oids
-
     def upsert(self, conn: Connection, values: Sequence[tuple[Any, ...]]) -> int:
         """Insert new rows and update rows whose mapped values differ; returns how many rows were written."""
         if not values:
@@ -213,7 +190,7 @@ class Upserter:
             unique = {self._key_of(v): v for v in values}.values()  # one merge cannot touch a row twice
             rows = map(self._adapt, unique) if self._adapt else unique
             if self._binary_types is None:
-                self._binary_types = self._copy_types(conn)
+                self._binary_types = binary_copy_types(conn, self._sql.table, self.columns, self._types)
             return copy_merge(conn, self._sql.stage, self._sql.copy, self._sql.merge, self._sql.clear, rows,
                               self._binary_types or None)
         return run_many(conn, self._sql.upsert, list(map(self._adapt, values)) if self._adapt else values)
@@ -308,157 +285,11 @@ class _Statements:
         return f"UPDATE {self.table} SET {c} = {self._p} WHERE {self._key_match} AND {c} IS NULL"  # noqa: S608
 
 
-# --- DBAPI access inside the caller's SQLAlchemy transaction ---
-
-@contextmanager
-def _driver_errors(conn: Connection, statement: str) -> Iterator[None]:
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    try:
-        yield
-    except dbapi_error as error:
-        raise exc.DBAPIError.instance(statement, None, error, dbapi_error, dialect=conn.dialect) from error
-
-
-def _driver(conn: Connection) -> Any:
-    if not conn.in_transaction():
-        conn.begin()  # the caller's conn.commit() ends it; without it SQLite would autocommit each statement
-    return conn.connection.driver_connection
-
-
-def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-    """`executemany` on the DBAPI cursor of `conn`, in its transaction; returns the rows affected. (A list binds
-    faster than a lazy iterable with sqlite3.)"""
-    if not rows:
-        return 0
-    cursor = _driver(conn).cursor()
-    try:
-        with _driver_errors(conn, sql):
-            cursor.executemany(sql, rows)
-        return max(cursor.rowcount, 0)
-    finally:
-        cursor.close()
-
-
-def execute(conn: Connection, sql: str, params: Sequence[Any] = ()) -> int:
-    """One statement on the DBAPI cursor of `conn`, in its transaction; returns the rows affected."""
-    cursor = _driver(conn).cursor()
-    try:
-        with _driver_errors(conn, sql):
-            cursor.execute(sql, params)
-        return max(cursor.rowcount, 0)
-    finally:
-        cursor.close()
-
-
-def fetch_all(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """One query on the DBAPI cursor of `conn`, in its transaction; plain tuples, no Row objects."""
-    cursor = _driver(conn).cursor()
-    try:
-        with _driver_errors(conn, sql):
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-    finally:
-        cursor.close()
-
-
-def copy_merge(conn: Connection, stage_sql: str, copy_sql: str, merge_sql: str, clear_sql: str,
-               rows: Iterable[Sequence[Any]], binary_types: Sequence[int | str] | None = None) -> int:
-    """PostgreSQL: COPY `rows` into a session temp table, merge it into the target with one statement and empty
-    it; returns the rows the merge wrote. With `binary_types` (one type per column) the COPY is binary, which
-    saves about 1.5 µs a row of text formatting and parsing."""
-    with _driver(conn).cursor() as cursor, _driver_errors(conn, merge_sql):
-        cursor.execute(stage_sql)
-        with cursor.copy(copy_sql + (" (FORMAT BINARY)" if binary_types else "")) as copy:
-            if binary_types:
-                copy.set_types(binary_types)
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(merge_sql)
-        written = max(cursor.rowcount, 0)
-        cursor.execute(clear_sql)
-    return written
-
-
-# --- per-column value adaptation ---
-
-def _kind(sql_type: Any) -> str:
-    for kind, types in (("boolean", sa.Boolean), ("datetime", sa.DateTime), ("date", sa.Date),
-                        ("integer", sa.Integer), ("numeric", (sa.Numeric, sa.Float)),  # Float is no Numeric in 2.1
-                        ("text", sa.String), ("any", NullType)):
-        if isinstance(sql_type, types):
-            return kind
-    return "other"
-
-
 def _adapter(target: TargetTable, i: int, column: str, type_: str) -> Converter | None:
+    """The column's value adapter (see `bulk.value_adapter`); INVALID_MAPPING when the column cannot hold the
+    type and read it back equal."""
     sql_type = target.table.columns[column].type
-    kind = _kind(sql_type)
-    if kind not in _ACCEPTS[type_]:
+    if column_kind(sql_type) not in _ACCEPTS[type_]:
         raise ValidationError(f"column {column!r} ({sql_type}) cannot hold {type_} values",
                               code="INVALID_MAPPING", field=f"mappings[{i}].type")
-    sqlite = target.dialect.name == "sqlite"
-    if kind in ("text", "any"):
-        return None if type_ == "string" else _as_text
-    if type_ == "boolean" and kind == "integer":
-        return _as_int
-    if kind == "datetime":
-        if sqlite:
-            return _sqlite_datetime
-        return None if sql_type.timezone else _naive_utc
-    if sqlite and kind == "date":
-        return _iso
-    if sqlite and type_ == "decimal":
-        return _as_float
-    return None
-
-
-def _as_text(v: Any) -> str | None:
-    if v is None or isinstance(v, str):
-        return v
-    if isinstance(v, bool):
-        return "1" if v else "0"
-    if isinstance(v, datetime):
-        return v.astimezone(UTC).isoformat() if v.tzinfo else v.isoformat()
-    return v.isoformat() if isinstance(v, date) else str(v)
-
-
-def _as_int(v: Any) -> int | None:
-    return None if v is None else int(v)
-
-
-def _as_float(v: Decimal | None) -> float | None:
-    return None if v is None else float(v)
-
-
-def _iso(v: date | None) -> str | None:
-    return None if v is None else v.isoformat()
-
-
-def _naive_utc(v: datetime | None) -> datetime | None:
-    if v is None or v.tzinfo is None:
-        return v
-    return v.astimezone(UTC).replace(tzinfo=None)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_DAYS: dict[int, str] = {}
-_HOURS = [f"{hour:02d}:" for hour in range(24)]
-_MINUTES_SECONDS = [f"{minute:02d}:{second:02d}." for minute in range(60) for second in range(60)]
-
-
-def _sqlite_datetime(v: datetime | None) -> str | None:
-    """SQLAlchemy's SQLite DATETIME text ("YYYY-MM-DD HH:MM:SS.ffffff"), in UTC. Built from cached day and
-    time-of-day pieces: 2.5x faster than %-formatting the fields, and this runs per datetime value."""
-    if v is None:
-        return None
-    if v.tzinfo is None:
-        v = v.replace(tzinfo=UTC)
-    since = v - _EPOCH
-    day = _DAYS.get(since.days)
-    if day is None:
-        if len(_DAYS) > 100_000:
-            _DAYS.clear()
-        when = _EPOCH + timedelta(days=since.days)
-        day = _DAYS[since.days] = f"{when.year:04d}-{when.month:02d}-{when.day:02d} "
-    seconds, micro = since.seconds, since.microseconds
-    return day + _HOURS[seconds // 3600] + _MINUTES_SECONDS[seconds % 3600] + (f"{micro:06d}" if micro else "000000")
+    return value_adapter(sql_type, type_, target.dialect.name)

@@ -7,18 +7,8 @@ map as a `RowProblem` instead of failing the page. The same plan hashes local ro
 (two-way sync) and formats local values as ERP strings. Per-row cost is the budget (PERFORMANCE.md): the hot loop
 calls only functions compiled here, never a lookup by field name.
 
-Values (PROTOCOL.md §1.3, §8): ERP values are strings; "" means no value: None for every type except string, which
-keeps "" as it is. A mapping's `default` (a string, converted like a value) replaces None, and for strings also "".
-Decimals take "399.95", or "399,95" when the comma cannot be a thousands separator. Dates and datetimes are
-server-local without a zone; "" and Delphi's zero date 1899-12-30 mean None. A server-local datetime becomes an aware
-UTC datetime through zoneinfo: an ambiguous wall time (the repeated hour when DST ends) is taken as its first
-occurrence (fold=0, still summer time); a wall time inside the spring-forward gap gets the offset in force before
-the gap, so 03:30 in a 03:00->04:00 gap lands on 04:30 local.
-
-Row hash: SHA-256 hex of the UTF-8 JSON array (compact, as `orjson.dumps` writes it) of the canonical values in
-column order: strings as they are, None as null (so None and "" differ), integers as numbers, decimals as the
-normalized Decimal in plain notation ("399.95", "100", "0"), booleans as 1/0, dates as "YYYY-MM-DD", datetimes in
-UTC as "YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00".
+What one value becomes (ERP text to Python, the canonical forms of the row hash and of key texts, values read back
+from a database, ERP text on the way back) is `values.py`'s; its docstring states the value rules and the hash.
 """
 
 from __future__ import annotations
@@ -27,23 +17,26 @@ import hashlib
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from itertools import repeat
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
+from erp_sync.domain.values import (
+    CANONICAL,
+    KEY_PARSERS,
+    KEY_PARTS,
+    TYPES,
+    Converter,
+    coercer,
+    converter_for,
+    describe,
+    erp_text,
+)
 from erp_sync.errors import ValidationError
 
-TYPES = ("string", "integer", "decimal", "boolean", "date", "datetime")
 MAX_KEY_TEXT = 500  # erp_sync_bindings.local_key
-_SENTINELS = frozenset({"1899-12-30", "1899-12-30 00:00:00", "1899-12-30T00:00:00", "1899-12-30 00:00:00.000"})
-_BOOLEANS = {"1": True, "0": False, "true": True, "false": False}
-_INT64 = 1 << 63
-_date_fromiso, _datetime_fromiso = date.fromisoformat, datetime.fromisoformat
-Converter = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -128,15 +121,14 @@ class MappingPlan:
         self.key_columns = keys
         self.key_indexes = tuple(self.columns.index(k) for k in keys)
         self.converters = converters
-        self._coercers = tuple(_coerce_padded if c in padded and t == "string" else _COERCERS[t]
-                               for c, t in zip(self.columns, self.types, strict=True))
-        canonical = [(i, _CANONICAL[t]) for i, t in enumerate(self.types)]
+        self._coercers = tuple(coercer(t, c in padded) for c, t in zip(self.columns, self.types, strict=True))
+        canonical = [(i, CANONICAL[t]) for i, t in enumerate(self.types)]
         self._canonical = compile_tuple(canonical) if any(f for _, f in canonical) else None
         # map_rows' own datetimes are already in UTC, so its rows skip that step
         mapped = [(i, None if t == "datetime" else f) for (i, f), t in zip(canonical, self.types, strict=True)]
         self._canonical_mapped = compile_tuple(mapped) if any(f for _, f in mapped) else None
-        self._key_parts = tuple(_KEY_PARTS[self.types[i]] for i in self.key_indexes)
-        self._key_parsers = tuple(_KEY_PARSERS[self.types[i]] for i in self.key_indexes)
+        self._key_parts = tuple(KEY_PARTS[self.types[i]] for i in self.key_indexes)
+        self._key_parsers = tuple(KEY_PARSERS[self.types[i]] for i in self.key_indexes)
         self._key_getter = compile_tuple([(i, None) for i in self.key_indexes])
         self._erp_names = tuple(m.source.rsplit(".", 1)[-1] for m in mappings)
         self._bound: dict[tuple[str, ...], BoundMapping] = {}
@@ -187,7 +179,7 @@ class MappingPlan:
         return bound
 
     def hash_values(self, values: Sequence[Any]) -> str:
-        """The row hash of a value tuple in column order (see the module docstring)."""
+        """The row hash of a value tuple in column order (see `values.py`)."""
         canonical = self._canonical(values) if self._canonical else values
         return hashlib.sha256(orjson.dumps(canonical)).hexdigest()
 
@@ -221,7 +213,7 @@ class MappingPlan:
         result = {}
         for mapping, name, coerce in zip(self.mappings, self._erp_names, self._coercers, strict=True):
             if mapping.target in values:
-                result[name] = _erp_text(coerce(values[mapping.target]), self.zone)
+                result[name] = erp_text(coerce(values[mapping.target]), self.zone)
         return result
 
 
@@ -283,7 +275,7 @@ class BoundMapping:
                     converter(row[position])
             except Exception as bad:  # any converter failure is this row's problem
                 return RowProblem(index, record_id or self._key_guess(row), mapping.target,
-                                  _describe(bad, mapping.type, row[position]))
+                                  describe(bad, mapping.type, row[position]))
         try:
             text = plan.key_text(plan.key_of(self._convert(row)))
         except ValueError as bad:
@@ -334,172 +326,16 @@ def _resolve(source: str, fields: tuple[str, ...], i: int) -> int:
                           code="INVALID_MAPPING", field=f"mappings[{i}].source", details={"available": list(fields)})
 
 
-# --- converters: ERP text -> Python. The fast path assumes well-formed strings; the lenient path explains. ---
-
-class _BadValue(ValueError):
-    """A refused value, with the reason a person reads."""
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _describe(exc: Exception, type_: str, value: Any) -> str:
-    return str(exc) if isinstance(exc, _BadValue) else f"{type_} expected, got {_show(value)}"
-
-
-def _to_integer(s: Any) -> int | None:
-    if not s:
-        return None
-    try:
-        value = int(s)
-    except ValueError:
-        text = str(s).strip()
-        if not text:
-            return None
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            raise _BadValue(f"integer expected, got {_show(s)}") from None
-        if not number.is_finite() or number != number.to_integral_value():
-            raise _BadValue(f"integer expected, got {_show(s)}") from None
-        value = int(number)
-    if -_INT64 <= value < _INT64:
-        return value
-    raise _BadValue(f"integer out of the 64-bit range, got {_show(s)}")
-
-
-def _lenient_decimal(s: Any) -> Decimal | None:
-    text = str(s).strip()
-    if not text:
-        return None
-    whole, comma, fraction = text.partition(",")
-    if comma and "." not in text and "," not in fraction and fraction.isdigit():
-        if len(fraction) == 3:
-            raise _BadValue(f"decimal expected, got {_show(s)}: is the comma a decimal or a thousands separator?")
-        try:
-            return Decimal(f"{whole}.{fraction}")
-        except InvalidOperation:
-            pass
-    raise _BadValue(f"decimal expected, got {_show(s)}")
-
-
-def _decimal_converter(precision: int | None, scale: int | None) -> Converter:
-    quantum = Decimal(1).scaleb(-scale) if scale is not None else None
-    bound = Decimal(10) ** (precision - (scale or 0)) if precision is not None else None
-
-    def to_decimal(s: Any) -> Decimal | None:
-        if not s:
-            return None
-        try:
-            value = Decimal(s)
-        except InvalidOperation:
-            value = _lenient_decimal(s)
-            if value is None:
-                return None
-        if not value.is_finite():
-            raise _BadValue(f"decimal expected, got {_show(s)}")
-        try:
-            if quantum is not None:
-                value = value.quantize(quantum, ROUND_HALF_UP)
-            if bound is not None and abs(value) >= bound:
-                raise InvalidOperation
-        except InvalidOperation:
-            raise _BadValue(f"decimal out of range for numeric({precision}, {scale}), got {_show(s)}") from None
-        return value
-
-    return to_decimal
-
-
-def _to_boolean(s: Any) -> bool | None:
-    if not s:
-        return None
-    value = _BOOLEANS.get(s)
-    if value is None:
-        text = str(s).strip().lower()
-        if not text:
-            return None
-        value = _BOOLEANS.get(text)
-        if value is None:
-            raise _BadValue(f"boolean expected (1/0, true/false), got {_show(s)}")
-    return value
-
-
-def _to_date(s: Any) -> date | None:
-    if not s or s in _SENTINELS:
-        return None
-    try:
-        return _date_fromiso(s) if len(s) == 10 else _datetime_fromiso(s).date()
-    except (ValueError, TypeError):
-        text = str(s).strip()
-        if not text or text in _SENTINELS:
-            return None
-        try:
-            return _date_fromiso(text) if len(text) == 10 else _datetime_fromiso(text).date()
-        except ValueError:
-            raise _BadValue(f"date expected (YYYY-MM-DD), got {_show(s)}") from None
-
-
-def _datetime_converter(zone: ZoneInfo) -> Converter:
-    utcoffset = zone.utcoffset
-
-    def to_datetime(s: Any) -> datetime | None:
-        if not s or s in _SENTINELS:
-            return None
-        try:
-            if len(s) != 19:
-                raise ValueError
-            wall = _datetime_fromiso(s + "+00:00")
-        except (ValueError, TypeError):
-            return _lenient_datetime(s, zone)
-        # ZoneInfo.utcoffset reads only the wall-clock fields and fold (0) of its argument.
-        return wall - utcoffset(wall)
-
-    return to_datetime
-
-
-def _lenient_datetime(s: Any, zone: ZoneInfo) -> datetime | None:
-    text = str(s).strip()
-    if not text or text in _SENTINELS:
-        return None
-    try:
-        parsed = _datetime_fromiso(text)
-    except ValueError:
-        raise _BadValue(f"datetime expected (YYYY-MM-DD HH:MM:SS), got {_show(s)}") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
-
-
-def _string_converter(max_length: int | None, padded: bool) -> Converter | None:
-    if max_length is None and not padded:
-        return None
-
-    def to_string(s: Any) -> Any:
-        if padded and s:
-            s = s.rstrip(" ")
-        if max_length is not None and s is not None and len(s) > max_length:
-            raise _BadValue(f"at most {max_length} characters expected, got {len(s)}")
-        return s
-
-    return to_string
-
-
 def _compile_converter(mapping: FieldMapping, zone: ZoneInfo, limits: ColumnLimits, path: str) -> Converter | None:
     precision, scale = limits.numerics.get(mapping.target, (None, None))
-    converter = {
-        "string": lambda: _string_converter(limits.lengths.get(mapping.target), mapping.target in limits.padded),
-        "integer": lambda: _to_integer,
-        "decimal": lambda: _decimal_converter(precision, scale),
-        "boolean": lambda: _to_boolean,
-        "date": lambda: _to_date,
-        "datetime": lambda: _datetime_converter(zone),
-    }[mapping.type]()
+    converter = converter_for(mapping.type, zone, max_length=limits.lengths.get(mapping.target),
+                              padded=mapping.target in limits.padded, precision=precision, scale=scale)
     if mapping.default is None:
         return converter
     try:
         default = converter(mapping.default) if converter else mapping.default
     except Exception as bad:  # reported as a mapping error
-        raise ValidationError(f"default {_describe(bad, mapping.type, mapping.default)}",
+        raise ValidationError(f"default {describe(bad, mapping.type, mapping.default)}",
                               code="INVALID_MAPPING", field=path) from None
     if mapping.type == "string":
         if not default:
@@ -513,96 +349,3 @@ def _compile_converter(mapping: FieldMapping, zone: ZoneInfo, limits: ColumnLimi
         return default if value is None else value
 
     return with_default
-
-
-# --- canonical forms (hash, key text), read-back coercion and ERP text ---
-
-def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _canonical_decimal(value: Decimal | None) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    if "." in text and "E" not in text:  # the common case, cheaper than normalize()
-        return text.rstrip("0").rstrip(".") if value else "0"
-    return format(value.normalize(), "f") if value else "0"
-
-
-def _canonical_boolean(value: bool | None) -> int | None:
-    return None if value is None else (1 if value else 0)
-
-
-def _canonical_datetime(value: datetime | None) -> datetime | None:
-    return value if value is None or value.tzinfo is UTC else _as_utc(value)
-
-
-_CANONICAL: dict[str, Converter | None] = {
-    "string": None, "integer": None, "date": None,
-    "decimal": _canonical_decimal, "boolean": _canonical_boolean, "datetime": _canonical_datetime,
-}
-_KEY_PARTS: dict[str, Converter] = {
-    "string": lambda v: v, "integer": lambda v: v, "decimal": _canonical_decimal, "boolean": _canonical_boolean,
-    "date": lambda v: None if v is None else v.isoformat(),
-    "datetime": lambda v: None if v is None else _as_utc(v).isoformat(),
-}
-_KEY_PARSERS: dict[str, Converter] = {
-    "string": str, "integer": int, "decimal": lambda t: Decimal(str(t)), "boolean": lambda t: str(t) == "1",
-    "date": _date_fromiso, "datetime": _datetime_fromiso,
-}
-
-
-_plain_decimal = _decimal_converter(None, None)
-
-
-def _coerce_integer(v: Any) -> int | None:
-    return v if v is None or type(v) is int else _to_integer(v) if isinstance(v, str) else int(v)
-
-
-def _coerce_decimal(v: Any) -> Decimal | None:
-    if v is None or isinstance(v, Decimal):
-        return v
-    if isinstance(v, str):
-        return _plain_decimal(v)
-    return Decimal(repr(v)) if isinstance(v, float) else Decimal(v)
-
-
-def _coerce_date(v: Any) -> date | None:
-    if isinstance(v, datetime):
-        return v.date()
-    return _to_date(v) if isinstance(v, str) else v
-
-
-def _coerce_datetime(v: Any) -> datetime | None:
-    if isinstance(v, str):
-        v = _datetime_fromiso(v.strip()) if v.strip() else None
-    return None if v is None else _as_utc(v)
-
-
-def _coerce_padded(v: Any) -> str | None:
-    return v.rstrip(" ") if isinstance(v, str) else _COERCERS["string"](v)
-
-
-_COERCERS: dict[str, Converter] = {
-    "string": lambda v: v if v is None or isinstance(v, str) else str(v),
-    "integer": _coerce_integer,
-    "decimal": _coerce_decimal,
-    "boolean": lambda v: _to_boolean(v) if isinstance(v, str) else (None if v is None else bool(v)),
-    "date": _coerce_date,
-    "datetime": _coerce_datetime,
-}
-
-
-def _erp_text(value: Any, zone: ZoneInfo) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, datetime):
-        return value.astimezone(zone).replace(tzinfo=None).isoformat(" ", "seconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return _canonical_decimal(value) or "0"
-    return str(value)

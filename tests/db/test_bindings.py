@@ -108,3 +108,34 @@ def test_two_way_pending_failed_and_synced_states(engine: Engine) -> None:
     assert by_local["C00001"].row_hash == "pushed-hash" and by_local["C00001"].synced_at == later
     assert (by_local["C00002"].erp_key, by_local["C00002"].reference) == ("9001", "erp-sync:1:C00002")
     assert "nope" not in by_local
+
+
+@pytest.mark.parametrize("count", [5, 300])
+def test_keys_with_quotes_backslashes_commas_and_greek_text_round_trip(engine: Engine, count: int) -> None:
+    odd = ['a"b', "back\\slash", "{braced,comma}", "Κωδικός 7", "NULL", "", " spaced ", "tab\there", "emoji 🙂"]
+    keys = [*odd, *(f"k{i}" for i in range(count - len(odd)))] if count > len(odd) else odd[:count]
+    written = [(key, f"L:{key}", f"h:{key}") for key in keys]
+    with engine.begin() as conn:
+        assert bindings.upsert(conn, 1, written, T0) == len(keys)
+    with engine.begin() as conn:
+        found = bindings.hashes_for(conn, 1, [*keys, "absent"])
+        local = bindings.local_keys_for(conn, 1, keys)
+    assert found == {key: f"h:{key}" for key in keys}
+    assert local == {key: f"L:{key}" for key in keys}
+
+
+@pytest.mark.parametrize("count", [3, 300])
+def test_a_binding_for_an_unknown_integration_is_refused_on_every_path(engine: Engine, count: int) -> None:
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        bindings.upsert(conn, 99, rows(count), T0)
+    with engine.begin() as conn:
+        assert bindings.count(conn, 99) == 0
+
+
+def test_a_big_page_with_a_repeated_key_keeps_its_last_row(engine: Engine) -> None:
+    page = [*rows(400), ("7", "C-last", "h-last")]
+    with engine.begin() as conn:
+        bindings.upsert(conn, 1, page, T0)
+        assert bindings.count(conn, 1) == 400
+        assert bindings.local_keys_for(conn, 1, ["7"]) == {"7": "C-last"}
+        assert bindings.hashes_for(conn, 1, ["7", "8"]) == {"7": "h-last", "8": "h8"}

@@ -14,8 +14,8 @@ OVERLAP = timedelta(minutes=10)
 
 
 def test_statuses_and_triggers_are_their_stored_strings() -> None:
-    assert [s.value for s in RunStatus] == ["running", "succeeded", "succeeded_with_errors", "failed", "skipped",
-                                            "abandoned"]
+    assert [s.value for s in RunStatus] == ["claimed", "running", "succeeded", "succeeded_with_errors", "failed",
+                                            "skipped", "abandoned"]
     assert [t.value for t in Trigger] == ["schedule", "cron", "api", "cli", "startup"]
     assert RunStatus("failed") == "failed"
 
