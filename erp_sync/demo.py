@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from erp_sync.errors import NotFoundError
-
 log = logging.getLogger(__name__)
 
 DEMO_NAME = "demo-customers"
@@ -48,10 +46,7 @@ def ensure_demo_integration(app: Any, sandbox_url: str) -> int:
             if getattr(record.spec.connection, "base_url", None) != sandbox_url:
                 app.integrations.update(record.id, {"connection": {"baseUrl": sandbox_url}})
             return int(record.id)
-    try:
-        record = app.integrations.create(demo_spec(sandbox_url))
-    except NotFoundError:  # pragma: no cover - defensive: created concurrently and deleted again
-        raise
+    record = app.integrations.create(demo_spec(sandbox_url))
     log.info("created the demo integration %s (id %s) syncing the sandbox every minute", DEMO_NAME, record.id)
     return int(record.id)
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from erp_sync.connectors.base import ErpConnector
 from erp_sync.domain.integration import IntegrationSpec, SoapConnection, SoftOneConnection
 from erp_sync.errors import ValidationError
 from erp_sync.services.integrations import IntegrationService
-
-ConnectorFactory = Callable[[IntegrationSpec], ErpConnector]
+from erp_sync.services.sync import ConnectorFactory
 
 
 class DiscoveryService:

@@ -7,7 +7,7 @@ counters and the lease renewal (which is also the fencing check). If any of it f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, insert
@@ -157,8 +157,6 @@ def _erp_is_newer(ctx: PageContext, local: Any, row_values: tuple[Any, ...]) -> 
     if local_modified is None or erp_modified is None:
         return True
     if isinstance(local_modified, datetime) and local_modified.tzinfo is None:
-        from datetime import UTC
-
         local_modified = local_modified.replace(tzinfo=UTC)
     return bool(erp_modified >= local_modified)
 

@@ -28,7 +28,6 @@ class PushReport:
     pushed: int = 0
     created: int = 0
     failed: int = 0
-    conflicts: int = 0
     refused: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:

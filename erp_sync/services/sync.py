@@ -201,7 +201,6 @@ class SyncRunner:
         if spec.direction == "two_way":
             push = push_local_changes(ctx, connector, self._clock.now())
             stats.pushed, stats.errors = push.pushed, stats.errors + push.failed
-            stats.conflicts += push.conflicts
             details["push"] = push.as_dict()
         if prepared.dry_run:
             details["dryRun"] = {"wouldInsert": stats.inserted, "wouldUpdate": stats.updated,

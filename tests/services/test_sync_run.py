@@ -6,11 +6,13 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from app_fixtures import customer_integration
 from sqlalchemy import text
 from tests_support import erp_rows, run_row, table_rows
 
 from erp_sync.bootstrap import ErpSync
+from erp_sync.errors import ErpSyncError
 from erp_sync.sandbox import RunningSandbox
 
 
@@ -127,12 +129,10 @@ def test_a_target_without_a_unique_key_is_refused_by_name(erp: ErpSync, sandbox:
     spec = customer_integration(sandbox.url, target={"table": "loose"},
                                 mappings=[{"source": "CUSTOMER.TRDR", "target": "erp_id", "type": "integer"},
                                           {"source": "CUSTOMER.CODE", "target": "code"}])
-    try:
+    with pytest.raises(ErpSyncError) as caught:
         erp.integrations.create(spec)
-    except Exception as exc:
-        error = exc
-    assert getattr(error, "code", None) == "UNIQUE_KEY_MISSING"
-    assert "erp_id" in error.message  # type: ignore[attr-defined]
+    assert caught.value.code == "UNIQUE_KEY_MISSING"
+    assert "erp_id" in caught.value.message
 
 
 def test_create_if_missing_builds_the_table_with_its_unique_key(erp: ErpSync, sandbox: RunningSandbox) -> None:
