@@ -25,7 +25,7 @@ after 50 getBrowserData calls, 20-minute sessions): the connector reopens the br
 which the sandbox-side getBrowserInfo count shows. The only change a benchmark needs is the bulk `touch`.
 
     .venv/bin/python benchmarks/bench_sync.py [--rows 100000 1000000] [--databases sqlite postgresql]
-        [--page-size 1000] [--output results.json] [--profile]
+        [--page-size N] [--output results.json] [--profile]
 
 Results go to benchmarks/results/ (git-ignored). Noise between runs is 10-40% on small machines: compare the
 ratios of one run, not absolute rates across runs. `--profile` runs each phase under cProfile (rates are then not
@@ -99,14 +99,14 @@ def table_ddl(table: str, dialect: str, extra: str = "") -> str:
     return f"CREATE TABLE {table} (\n    {columns},{extra}\n    CONSTRAINT uq_{table}_{KEY} UNIQUE ({KEY})\n)"
 
 
-def integration_spec(base_url: str, page_size: int) -> dict[str, Any]:
+def integration_spec(base_url: str, page_size: int | None) -> dict[str, Any]:
     return {
         "name": "bench-customers",
         "connector": "softone",
         "connection": {"baseUrl": base_url, "username": "demo", "password": "demo", "appId": "1001",
                        "company": COMPANY, "branch": "1000", "module": "0", "refId": "1", "serverTimezone": ZONE},
         "source": {"object": "CUSTOMER", "mode": "browser", "cursorField": "CUSTOMER.UPDDATE",
-                   "pageSize": page_size},
+                   **({"pageSize": page_size} if page_size else {})},
         "target": {"table": "customers"},
         "mappings": [{"source": source, "target": target, "type": type_} for source, target, type_, _ in COLUMNS],
         "keys": [KEY],
@@ -310,7 +310,7 @@ def run_child(job: dict[str, Any]) -> dict[str, Any]:
                           capture_output=True, text=True, cwd=ROOT, check=False)
     if done.returncode != 0:
         raise SystemExit(f"the phase's child process failed ({done.returncode}):\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
 
 
 # --- one (rows, database) case ---------------------------------------------------------------------------------
@@ -346,7 +346,7 @@ def expected_counts(phase: str, rows: int) -> dict[str, int]:
             "1% changed": {"inserted": 0, "updated": touched, "unchanged": rows - touched}}[phase]
 
 
-def prepare_database(url: str, instance_dir: Path, secret: str, sandbox_url: str, page_size: int) -> int:
+def prepare_database(url: str, instance_dir: Path, secret: str, sandbox_url: str, page_size: int | None) -> int:
     """Migrate, create the target table and the integration; returns the integration's id."""
     from sqlalchemy import text
 
@@ -489,7 +489,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000], help="customer counts")
     parser.add_argument("--databases", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"])
-    parser.add_argument("--page-size", type=int, default=1000, help="the integration's pageSize (browser LIMIT)")
+    parser.add_argument("--page-size", type=int, default=None,
+                        help="the integration's pageSize (browser LIMIT); default: the integration default (5000)")
     parser.add_argument("--output", default="results.json", help="JSON results, under benchmarks/results/")
     parser.add_argument("--profile", action="store_true", help="run each phase under cProfile and print the top")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -519,8 +520,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         cluster = PostgresCluster(bin_dir).start()
     references: dict[int, Reference] = {}
     results: list[PhaseResult] = []
-    print(f"sandbox seed {SEED}, {len(COLUMNS)} mapped columns, pages of {args.page_size}, 1% = every "
-          f"{TOUCH_EVERY}th row touched", flush=True)
+    print(f"sandbox seed {SEED}, {len(COLUMNS)} mapped columns, pages of {args.page_size or 'the default size'}, "
+          f"1% = every {TOUCH_EVERY}th row touched", flush=True)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-sync-") as folder:
             workdir = Path(folder)

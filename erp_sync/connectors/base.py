@@ -30,7 +30,7 @@ class Query:
     fields: tuple[str, ...] = ()
     cursor_field: str | None = None
     key_field: str | None = None
-    page_size: int = 1000
+    page_size: int = 5000
     params: Mapping[str, str] = field(default_factory=dict)
 
 

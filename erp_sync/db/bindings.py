@@ -2,7 +2,10 @@
 
 One `erp_sync_bindings` row per (integration, ERP key). The import reads a page's hashes with one query, writes
 the changed rows' bindings with one bulk upsert (which clears any push state: the ERP's values now win) and streams
-the keys for deletion scans. Two-way sync uses the small operations at the end: pending pushes, their outcome, and
+the keys for deletion scans. Each binding keeps two hashes: `row_hash` of the mapped values (what two-way sync
+compares local rows with) and `source_hash` of the ERP's own text under the mapping that read it (so an unchanged
+ERP row is recognised before it is mapped); a push, which changes the ERP row, forgets the source hash.
+Two-way sync uses the small operations at the end: pending pushes, their outcome, and
 the reference that makes a retried insert findable. Every function runs inside the caller's transaction; the bulk
 ones follow the same speed rules as the target upsert (DBAPI executemany; for big PostgreSQL pages one merge
 statement, fed by JSON arrays rather than COPY, see _MERGE_POSTGRES).
@@ -27,20 +30,22 @@ BINDINGS: sa.Table = Binding.__table__  # type: ignore[assignment]
 PENDING = "pending"
 MERGE_THRESHOLD = 200
 _UPSERT = (
-    "INSERT INTO erp_sync_bindings (integration_id, erp_key, local_key, row_hash, synced_at) VALUES ({marks}) "
-    "ON CONFLICT (integration_id, erp_key) DO UPDATE SET local_key = excluded.local_key, "
-    "row_hash = excluded.row_hash, synced_at = excluded.synced_at, push_state = NULL, push_error = NULL"
+    "INSERT INTO erp_sync_bindings (integration_id, erp_key, local_key, row_hash, source_hash, synced_at) "
+    "VALUES ({marks}) ON CONFLICT (integration_id, erp_key) DO UPDATE SET local_key = excluded.local_key, "
+    "row_hash = excluded.row_hash, source_hash = excluded.source_hash, synced_at = excluded.synced_at, "
+    "push_state = NULL, push_error = NULL"
 )
-_UPSERT_SQLITE = _UPSERT.format(marks="?, ?, ?, ?, ?")
-_UPSERT_POSTGRES = _UPSERT.format(marks="%s, %s, %s, %s, %s")
+_UPSERT_SQLITE = _UPSERT.format(marks="?, ?, ?, ?, ?, ?")
+_UPSERT_POSTGRES = _UPSERT.format(marks="%s, %s, %s, %s, %s, %s")
 # Big PostgreSQL pages: one statement whose rows come from three JSON arrays, one per column. Measured against COPY
 # into a temp table + merge (the target's way), it saves ~3 µs a row here: bindings are three short texts, so the
 # COPY's per-value writes, its extra round trips and emptying the temp table at commit weigh more than parsing JSON.
 _MERGE_POSTGRES = _UPSERT.replace(
     "VALUES ({marks})",
-    "SELECT %s::integer, erp_key, local_key, row_hash, %s::timestamptz FROM ROWS FROM ("
+    "SELECT %s::integer, erp_key, local_key, row_hash, source_hash, %s::timestamptz FROM ROWS FROM ("
     "jsonb_array_elements_text(%s::jsonb), jsonb_array_elements_text(%s::jsonb), "
-    "jsonb_array_elements_text(%s::jsonb)) AS page(erp_key, local_key, row_hash)",
+    "jsonb_array_elements_text(%s::jsonb), jsonb_array_elements_text(%s::jsonb)) "
+    "AS page(erp_key, local_key, row_hash, source_hash)",
 )
 _ANALYZED: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
 
@@ -74,55 +79,65 @@ def _chunks(conn: Connection, items: Sequence[Any], fixed: int) -> Iterator[Sequ
 # travel as one JSON text: psycopg binds a 1000-item list as text[] at ~0.5 µs a key, orjson at ~0.05. (`= ANY` of
 # that array, ~0.1 µs a key faster on big tables, is planned as a seq scan comparing every key on small ones.)
 _LOOKUP_POSTGRES = (
-    "SELECT b.erp_key, b.{column} FROM jsonb_array_elements_text(%s::jsonb) AS k(erp_key) CROSS JOIN LATERAL "
-    "(SELECT erp_key, {column} FROM erp_sync_bindings WHERE integration_id = %s AND erp_key = k.erp_key OFFSET 0) b"
+    "SELECT b.* FROM jsonb_array_elements_text(%s::jsonb) AS k(erp_key) CROSS JOIN LATERAL "
+    "(SELECT erp_key, {columns} FROM erp_sync_bindings WHERE integration_id = %s AND erp_key = k.erp_key OFFSET 0) b"
 )
-_LOOKUP_SQLITE = "SELECT erp_key, {column} FROM erp_sync_bindings WHERE integration_id = ? AND erp_key IN ({marks})"
+_LOOKUP_SQLITE = "SELECT erp_key, {columns} FROM erp_sync_bindings WHERE integration_id = ? AND erp_key IN ({marks})"
+_SET_SOURCE = "UPDATE erp_sync_bindings SET source_hash = {p} WHERE integration_id = {p} AND erp_key = {p}"
 _DELETE_POSTGRES = ("DELETE FROM erp_sync_bindings AS b USING unnest(%s::text[]) AS k(erp_key) "
                     "WHERE b.integration_id = %s AND b.erp_key = k.erp_key")
 _DELETE_SQLITE = "DELETE FROM erp_sync_bindings WHERE integration_id = ? AND erp_key IN ({marks})"
 
 
-def _by_erp_key(conn: Connection, column: str, integration_id: int, erp_keys: Sequence[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
+def _by_erp_key(conn: Connection, columns: str, integration_id: int,
+                erp_keys: Sequence[str]) -> list[tuple[Any, ...]]:
     if not erp_keys:
-        return found
+        return []
     if _postgres(conn):
         keys = orjson.dumps(list(erp_keys)).decode()
-        found.update(fetch_all(conn, _LOOKUP_POSTGRES.format(column=column), [keys, integration_id]))
-        return found
+        return fetch_all(conn, _LOOKUP_POSTGRES.format(columns=columns), [keys, integration_id])
+    found: list[tuple[Any, ...]] = []
     for chunk in _chunks(conn, erp_keys, 1):
-        sql = _LOOKUP_SQLITE.format(column=column, marks=", ".join("?" * len(chunk)))
-        found.update(fetch_all(conn, sql, [integration_id, *chunk]))
+        sql = _LOOKUP_SQLITE.format(columns=columns, marks=", ".join("?" * len(chunk)))
+        found += fetch_all(conn, sql, [integration_id, *chunk])
     return found
 
 
-def hashes_for(conn: Connection, integration_id: int, erp_keys: Sequence[str]) -> dict[str, str]:
-    """The stored row hash per ERP key, for the keys that have a binding (one query per page)."""
-    return _by_erp_key(conn, "row_hash", integration_id, erp_keys)
+def hashes_for(conn: Connection, integration_id: int, erp_keys: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+    """The stored (row hash, source hash) per ERP key, for the keys that have a binding (one query per page)."""
+    return {erp_key: (row_hash, source_hash)
+            for erp_key, row_hash, source_hash in _by_erp_key(conn, "row_hash, source_hash", integration_id, erp_keys)}
 
 
 def local_keys_for(conn: Connection, integration_id: int, erp_keys: Sequence[str]) -> dict[str, str]:
     """The local key per ERP key, for the keys that have a binding."""
-    return _by_erp_key(conn, "local_key", integration_id, erp_keys)
+    return dict(_by_erp_key(conn, "local_key", integration_id, erp_keys))  # type: ignore[arg-type]
 
 
-def upsert(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str, str]], synced_at: datetime) -> int:
-    """Insert or update (erp_key, local_key, row_hash) bindings as synced at `synced_at`; clears push state and
-    keeps the reference. Returns the rows written."""
+def upsert(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str, str, str | None]],
+           synced_at: datetime) -> int:
+    """Insert or update (erp_key, local_key, row_hash, source_hash) bindings as synced at `synced_at`; clears push
+    state and keeps the reference. Returns the rows written."""
     if not rows:
         return 0
     stamp_of = BINDINGS.c.synced_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     stamp = stamp_of(synced_at) if stamp_of else synced_at
     if not _postgres(conn):
-        return run_many(conn, _UPSERT_SQLITE, [(integration_id, e, lk, h, stamp) for e, lk, h in rows])
+        return run_many(conn, _UPSERT_SQLITE, [(integration_id, e, lk, h, s, stamp) for e, lk, h, s in rows])
     if len(rows) > MERGE_THRESHOLD:
         unique = {row[0]: row for row in rows}.values()  # one merge cannot touch a row twice
         written = execute(conn, _MERGE_POSTGRES, [integration_id, stamp, *json_columns(unique)])
     else:
-        written = run_many(conn, _UPSERT_POSTGRES, [(integration_id, e, lk, h, stamp) for e, lk, h in rows])
+        written = run_many(conn, _UPSERT_POSTGRES, [(integration_id, e, lk, h, s, stamp) for e, lk, h, s in rows])
     _keep_statistics(conn)
     return written
+
+
+def set_source_hashes(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str]]) -> int:
+    """Store (erp_key, source_hash) for bindings whose values did not change but whose source hash did (a first
+    re-sync after an upgrade or a mapping change); nothing else of the binding, its push state included, moves."""
+    sql = _SET_SOURCE.format(p="%s" if _postgres(conn) else "?")
+    return run_many(conn, sql, [(source_hash, integration_id, erp_key) for erp_key, source_hash in rows])
 
 
 def _keep_statistics(conn: Connection) -> None:
@@ -194,7 +209,8 @@ def mark_synced(conn: Connection, integration_id: int, erp_key: str, row_hash: s
                 new_erp_key: str | None = None) -> bool:
     """The ERP accepted the push: store the pushed values' hash and clear the push state. `new_erp_key` re-keys a
     binding whose record the ERP has just created. Returns whether the binding existed."""
-    values: dict[str, Any] = {"row_hash": row_hash, "synced_at": synced_at, "push_state": None, "push_error": None}
+    values: dict[str, Any] = {"row_hash": row_hash, "source_hash": None, "synced_at": synced_at, "push_state": None,
+                              "push_error": None}
     if new_erp_key is not None:
         values["erp_key"] = new_erp_key
     return conn.execute(sa.update(BINDINGS).where(_this(integration_id, erp_key)).values(**values)).rowcount == 1

@@ -123,6 +123,7 @@ class Binding(Base):
     erp_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     local_key: Mapped[str] = mapped_column(String(500))
     row_hash: Mapped[str] = mapped_column(String(64))
+    source_hash: Mapped[str | None] = mapped_column(String(64))  # the ERP text's hash at the last import
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
     push_state: Mapped[str | None] = mapped_column(String(20))
     push_error: Mapped[str | None] = mapped_column(Text)

@@ -79,7 +79,7 @@ class SourceSpec(_Model):
     mode: Literal["browser", "sqlData", "getTable"] = "browser"
     cursor_field: str | None = Field(default=None, max_length=128)
     key_field: str | None = Field(default=None, max_length=128)
-    page_size: int = Field(default=1000, ge=1, le=50_000)
+    page_size: int = Field(default=5000, ge=1, le=50_000)
     params: dict[str, str] = Field(default_factory=dict)
     push_object: str | None = None
     push_table: str | None = None

@@ -37,6 +37,9 @@ from erp_sync.domain.values import (
 from erp_sync.errors import ValidationError
 
 MAX_KEY_TEXT = 500  # erp_sync_bindings.local_key
+# Part of every source hash: raise it when a change to this module or to values.py makes the same ERP text map to
+# different values, so that rows skipped as unchanged by their source hash are mapped again once.
+SOURCE_HASH_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,10 @@ class MappingPlan:
     """The compiled mappings and keys of one integration; build it with `MappingPlan.compile`."""
 
     def __init__(self, mappings: tuple[FieldMapping, ...], keys: tuple[str, ...], zone: ZoneInfo,
-                 converters: tuple[Converter | None, ...], padded: frozenset[str] = frozenset()) -> None:
+                 converters: tuple[Converter | None, ...], limits: ColumnLimits | None = None) -> None:
         self.mappings = mappings
+        self.limits = limits or ColumnLimits()
+        padded = self.limits.padded
         self.zone = zone
         self.columns = tuple(m.target for m in mappings)
         self.types = tuple(m.type for m in mappings)
@@ -163,7 +168,7 @@ class MappingPlan:
                                       field=f"keys[{j}]")
             if keys.index(key) != j:
                 raise ValidationError(f"key {key!r} is listed twice", code="INVALID_MAPPING", field=f"keys[{j}]")
-        return cls(tuple(mappings), keys, zone, tuple(converters), frozenset(limits.padded))
+        return cls(tuple(mappings), keys, zone, tuple(converters), limits)
 
     @property
     def typed_columns(self) -> list[tuple[str, str]]:
@@ -175,7 +180,7 @@ class MappingPlan:
         bound = self._bound.get(fields)
         if bound is None:
             positions = [_resolve(m.source, fields, i) for i, m in enumerate(self.mappings)]
-            bound = self._bound[fields] = BoundMapping(self, positions)
+            bound = self._bound[fields] = BoundMapping(self, positions, fields)
         return bound
 
     def hash_values(self, values: Sequence[Any]) -> str:
@@ -220,10 +225,21 @@ class MappingPlan:
 class BoundMapping:
     """A plan resolved against one page layout; `map_rows` is the per-row hot path."""
 
-    def __init__(self, plan: MappingPlan, positions: list[int]) -> None:
+    def __init__(self, plan: MappingPlan, positions: list[int], fields: tuple[str, ...] = ()) -> None:
         self.plan = plan
         self.positions = tuple(positions)
         self._convert = compile_tuple(list(zip(positions, plan.converters, strict=True)))
+        self._source_prefix = hashlib.sha256(orjson.dumps([
+            SOURCE_HASH_VERSION, list(fields), [[m.source, m.target, m.type, m.default] for m in plan.mappings],
+            list(plan.key_columns), plan.zone.key, sorted(plan.limits.lengths.items()),
+            sorted(plan.limits.numerics.items()), sorted(plan.limits.padded)])).digest()  # 32 bytes, not the ~2 KB
+
+    def source_hashes(self, rows: Sequence[Sequence[str]]) -> list[str]:
+        """A hash per row of the ERP's own text together with this mapping (its fields, types, defaults, keys,
+        server zone and column limits): equal source hashes map to equal values, so a row whose source hash is
+        the one stored with its binding is unchanged without being mapped (~5 µs a row saved on a re-sync)."""
+        prefix, sha256, dumps = self._source_prefix, hashlib.sha256, orjson.dumps
+        return [sha256(prefix + dumps(row)).hexdigest() for row in rows]
 
     def map_rows(self, rows: Sequence[Sequence[Any]], record_ids: Sequence[str | None] | None = None) -> MappedRows:
         """Map one page. Unmappable rows go to `errors`; a key seen twice keeps the last row if both rows are the

@@ -21,6 +21,8 @@ from erp_sync.domain.integration import IntegrationSpec
 from erp_sync.domain.mapping import MappingPlan
 from erp_sync.domain.run import RunStats
 
+_UNBOUND: tuple[None, None] = (None, None)  # the stored (row hash, source hash) of a key without a binding
+
 
 @dataclass
 class PageContext:
@@ -59,34 +61,60 @@ def _page_max_cursor(page: Page, index: int | None) -> str | None:
 
 
 def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
-    """Map, classify and write one page; returns the page's counts."""
+    """Skip, map, classify and write one page; returns the page's counts.
+
+    When every row carries its ERP record id (SoftOne browsers: ZOOMINFO), a row whose source hash equals its
+    binding's is unchanged and is not mapped at all; the others are mapped and compared by their value hash."""
     bound = ctx.plan.bind(page.fields)
-    mapped = bound.map_rows(page.rows, page.record_ids)
-    stats = RunStats(pages=1, fetched=len(page.rows), errors=len(mapped.errors))
+    stats = RunStats(pages=1, fetched=len(page.rows))
     cursor = _page_max_cursor(page, _cursor_index(page.fields, ctx.spec.source.cursor_field))
     if cursor and (ctx.max_cursor is None or cursor > ctx.max_cursor):
         ctx.max_cursor = cursor
-    if ctx.track_seen:
-        ctx.seen.update(mapped.erp_keys)
+    record_ids = page.record_ids
+    skippable = bool(record_ids) and len(record_ids) == len(page.rows) and all(record_ids)
+    if ctx.track_seen and skippable:
+        ctx.seen.update(record_ids)  # type: ignore[arg-type]
 
     with ctx.engine.begin() as conn:
-        known = bindings.hashes_for(conn, ctx.integration_id, mapped.erp_keys)
+        rows, ids, sources = page.rows, record_ids, None
+        if skippable:
+            source_hashes = bound.source_hashes(page.rows)
+            known = bindings.hashes_for(conn, ctx.integration_id, record_ids)  # type: ignore[arg-type]
+            todo = [i for i, (erp_key, source) in enumerate(zip(record_ids, source_hashes, strict=True))
+                    if known.get(erp_key, _UNBOUND)[1] != source]  # type: ignore[arg-type]
+            stats.unchanged = len(page.rows) - len(todo)
+            if len(todo) < len(page.rows):
+                rows = [page.rows[i] for i in todo]
+                ids = [record_ids[i] for i in todo]
+                source_hashes = [source_hashes[i] for i in todo]
+            sources = dict(zip(ids, source_hashes, strict=True))  # type: ignore[arg-type]
+        mapped = bound.map_rows(rows, ids)
+        stats.errors = len(mapped.errors)
+        if not skippable:
+            known = bindings.hashes_for(conn, ctx.integration_id, mapped.erp_keys)
+            if ctx.track_seen:
+                ctx.seen.update(mapped.erp_keys)
+                ctx.seen.update(problem.erp_key for problem in mapped.errors if problem.erp_key)
         changed_values: list[tuple[Any, ...]] = []
-        changed_bindings: list[tuple[str, str, str]] = []
+        changed_bindings: list[tuple[str, str, str, str | None]] = []
         changed_keys: list[tuple[Any, ...]] = []
+        refreshed: list[tuple[str, str]] = []
         for values, key, key_text, row_hash, erp_key in zip(
             mapped.values, mapped.keys, mapped.key_texts, mapped.hashes, mapped.erp_keys, strict=True
         ):
-            previous = known.get(erp_key)
+            previous = known.get(erp_key, _UNBOUND)[0]
+            source = sources[erp_key] if sources is not None else None
             if previous == row_hash:
                 stats.unchanged += 1
+                if source is not None:
+                    refreshed.append((erp_key, source))
                 continue
             if previous is None:
                 stats.inserted += 1
             else:
                 stats.updated += 1
             changed_values.append(values)
-            changed_bindings.append((erp_key, key_text, row_hash))
+            changed_bindings.append((erp_key, key_text, row_hash, source))
             changed_keys.append(key)
 
         if ctx.spec.direction == "two_way" and changed_keys:
@@ -98,6 +126,8 @@ def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
             if changed_values:
                 ctx.upserter.upsert(conn, changed_values)
                 bindings.upsert(conn, ctx.integration_id, changed_bindings, now)
+            if refreshed:
+                bindings.set_source_hashes(conn, ctx.integration_id, refreshed)
             if mapped.errors:
                 conn.execute(insert(RowError.__table__), [
                     {"integration_id": ctx.integration_id, "run_id": ctx.run_id, "page": page.number,
@@ -111,19 +141,19 @@ def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
 
 
 def _resolve_conflicts(ctx: PageContext, conn: Any, values: list[tuple[Any, ...]],
-                       binding_rows: list[tuple[str, str, str]], keys: list[tuple[Any, ...]],
-                       known: dict[str, str], now: datetime) -> tuple[list[Any], list[Any], int]:
+                       binding_rows: list[tuple[str, str, str, str | None]], keys: list[tuple[Any, ...]],
+                       known: dict[str, tuple[str, str | None]], now: datetime) -> tuple[list[Any], list[Any], int]:
     """Two-way: an ERP change to a row that was also edited locally is a conflict, settled by the policy."""
     local_rows = ctx.upserter.fetch_rows(conn, keys)
     kept_values: list[tuple[Any, ...]] = []
-    kept_bindings: list[tuple[str, str, str]] = []
+    kept_bindings: list[tuple[str, str, str, str | None]] = []
     conflicts = 0
     policy = ctx.spec.conflict_policy
     columns = ctx.plan.columns
     for row_values, binding, key in zip(values, binding_rows, keys, strict=True):
         erp_key = binding[0]
         local = local_rows.get(key)
-        previous = known.get(erp_key)
+        previous = known.get(erp_key, _UNBOUND)[0]
         if local is None or previous is None:
             kept_values.append(row_values)
             kept_bindings.append(binding)

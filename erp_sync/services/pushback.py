@@ -103,7 +103,7 @@ def push_local_changes(ctx: PageContext, connector: ErpConnector, now: datetime)
                 if erp_key is None:
                     report.created += 1
                 bindings.upsert(conn, ctx.integration_id, [(result.record_id or erp_key or local_key, local_key,
-                                                            row_hash)], now)
+                                                            row_hash, None)], now)  # the ERP row is new text
             else:
                 report.failed += 1
                 report.refused.append({"localKey": local_key, "message": result.message})

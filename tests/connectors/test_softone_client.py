@@ -74,6 +74,8 @@ DECODINGS = {
                                   headers={"Content-Encoding": "gzip"}),
     "gzip without a header": Reply(gzip.compress(json.dumps(ok(name=GREEK), ensure_ascii=False).encode("cp1253"))),
     "raw TAB inside a string": Reply('{"success" : true, "name" : "' + GREEK + '"}', encoding="cp1253"),
+    "raw TABs inside a string and between tokens": Reply('{"success":\ttrue,\t"name":"' + GREEK + '"}'),
+    "raw TAB and another raw control character": Reply('{"success": true, "name": "' + GREEK + '", "x": "a\x01b"}'),
 }
 
 

@@ -30,19 +30,19 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def rows(count: int, prefix: str = "h") -> list[tuple[str, str, str]]:
-    return [(f"{i}", f"C{i:05d}", f"{prefix}{i}") for i in range(count)]
+def rows(count: int, prefix: str = "h") -> list[tuple[str, str, str, str | None]]:
+    return [(f"{i}", f"C{i:05d}", f"{prefix}{i}", f"s{i}") for i in range(count)]
 
 
 def test_upsert_then_hashes_for_reads_a_page_back_in_one_call(engine: Engine) -> None:
     with engine.begin() as conn:
         assert bindings.upsert(conn, 1, rows(50), T0) == 50
-        bindings.upsert(conn, 2, [("0", "other", "x")], T0)
+        bindings.upsert(conn, 2, [("0", "other", "x", None)], T0)
     with engine.begin() as conn:
         found = bindings.hashes_for(conn, 1, ["0", "7", "49", "absent"])
         assert bindings.hashes_for(conn, 1, []) == {}
         assert bindings.count(conn, 1) == 50 and bindings.count(conn, 2) == 1
-    assert found == {"0": "h0", "7": "h7", "49": "h49"}
+    assert found == {"0": ("h0", "s0"), "7": ("h7", "s7"), "49": ("h49", "s49")}
 
 
 @pytest.mark.parametrize("count", [150, 1500])
@@ -53,12 +53,12 @@ def test_upsert_updates_changed_bindings_clears_push_state_and_keeps_the_referen
         bindings.upsert(conn, 1, rows(count), T0)
         bindings.mark_failed(conn, 1, "3", "refused")
         bindings.set_reference(conn, 1, "3", "ref-3")
-        changed = [(e, lk, "new" + h) for e, lk, h in rows(count)[:100]]
+        changed = [(e, lk, "new" + h, "new" + s) for e, lk, h, s in rows(count)[:100]]
         assert bindings.upsert(conn, 1, changed, later) == 100
     with engine.begin() as conn:
         found = bindings.hashes_for(conn, 1, [str(i) for i in range(count)])
         (three,) = bindings.find_by_local_key(conn, 1, ["C00003"]).values()
-    assert (found["3"], found["99"], found["100"], found["120"]) == ("newh3", "newh99", "h100", "h120")
+    assert (found["3"], found["99"], found["100"]) == (("newh3", "news3"), ("newh99", "news99"), ("h100", "s100"))
     assert (three.push_state, three.push_error, three.reference) == (None, None, "ref-3")
     assert three.synced_at == later
 
@@ -67,9 +67,9 @@ def test_hashes_for_splits_pages_larger_than_the_sqlite_variable_limit(engine: E
     many = rows(40_000)
     with engine.begin() as conn:
         bindings.upsert(conn, 1, many, T0)
-        found = bindings.hashes_for(conn, 1, [erp_key for erp_key, _, _ in many])
+        found = bindings.hashes_for(conn, 1, [erp_key for erp_key, *_ in many])
         local = bindings.local_keys_for(conn, 1, ["39999", "5"])
-    assert len(found) == 40_000 and found["39999"] == "h39999"
+    assert len(found) == 40_000 and found["39999"] == ("h39999", "s39999")
     assert local == {"39999": "C39999", "5": "C00005"}
 
 
@@ -114,13 +114,13 @@ def test_two_way_pending_failed_and_synced_states(engine: Engine) -> None:
 def test_keys_with_quotes_backslashes_commas_and_greek_text_round_trip(engine: Engine, count: int) -> None:
     odd = ['a"b', "back\\slash", "{braced,comma}", "Κωδικός 7", "NULL", "", " spaced ", "tab\there", "emoji 🙂"]
     keys = [*odd, *(f"k{i}" for i in range(count - len(odd)))] if count > len(odd) else odd[:count]
-    written = [(key, f"L:{key}", f"h:{key}") for key in keys]
+    written = [(key, f"L:{key}", f"h:{key}", None) for key in keys]
     with engine.begin() as conn:
         assert bindings.upsert(conn, 1, written, T0) == len(keys)
     with engine.begin() as conn:
         found = bindings.hashes_for(conn, 1, [*keys, "absent"])
         local = bindings.local_keys_for(conn, 1, keys)
-    assert found == {key: f"h:{key}" for key in keys}
+    assert found == {key: (f"h:{key}", None) for key in keys}
     assert local == {key: f"L:{key}" for key in keys}
 
 
@@ -133,9 +133,25 @@ def test_a_binding_for_an_unknown_integration_is_refused_on_every_path(engine: E
 
 
 def test_a_big_page_with_a_repeated_key_keeps_its_last_row(engine: Engine) -> None:
-    page = [*rows(400), ("7", "C-last", "h-last")]
+    page = [*rows(400), ("7", "C-last", "h-last", "s-last")]
     with engine.begin() as conn:
         bindings.upsert(conn, 1, page, T0)
         assert bindings.count(conn, 1) == 400
         assert bindings.local_keys_for(conn, 1, ["7"]) == {"7": "C-last"}
-        assert bindings.hashes_for(conn, 1, ["7", "8"]) == {"7": "h-last", "8": "h8"}
+        assert bindings.hashes_for(conn, 1, ["7", "8"]) == {"7": ("h-last", "s-last"), "8": ("h8", "s8")}
+
+
+def test_a_source_hash_refresh_moves_nothing_else_and_a_push_forgets_the_source_hash(engine: Engine) -> None:
+    later = T0 + timedelta(minutes=5)
+    with engine.begin() as conn:
+        bindings.upsert(conn, 1, rows(3), T0)
+        bindings.mark_pending(conn, 1, ["1"])
+        assert bindings.set_source_hashes(conn, 1, [("1", "fresh-1"), ("2", "fresh-2"), ("absent", "x")]) == 2
+    with engine.begin() as conn:
+        assert bindings.hashes_for(conn, 1, ["0", "1", "2"]) == {
+            "0": ("h0", "s0"), "1": ("h1", "fresh-1"), "2": ("h2", "fresh-2")}
+        (one,) = bindings.pending(conn, 1)
+        assert (one.erp_key, one.row_hash, one.synced_at) == ("1", "h1", T0)
+        assert bindings.mark_synced(conn, 1, "1", "pushed", later)
+    with engine.begin() as conn:
+        assert bindings.hashes_for(conn, 1, ["1"]) == {"1": ("pushed", None)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from erp_sync.db.engine import make_engine
 from erp_sync.db.migrate import current, upgrade
@@ -29,10 +29,32 @@ def test_upgrade_head_creates_every_table_and_autogenerate_finds_no_difference(d
         assert any(set(u["column_names"]) == {"integration_id", "scheduled_for"} for u in unique)
     finally:
         engine.dispose()
-    assert current(database_url) == "0001"
+    assert current(database_url) == "0002"
 
 
 def test_upgrade_is_idempotent(database_url: str) -> None:
     upgrade(database_url)
     upgrade(database_url)
-    assert current(database_url) == "0001"
+    assert current(database_url) == "0002"
+
+
+def test_upgrading_from_0001_keeps_every_binding_and_leaves_its_source_hash_to_the_next_run(database_url: str) -> None:
+    upgrade(database_url, "0001")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO erp_sync_integrations (id, name, connector, connection, source, target_table, "
+                "create_if_missing, mappings, keys, cron_expression, timezone, is_active, direction, conflict_policy, "
+                "delete_policy, options, lease_token, created_at, updated_at) VALUES (1, 'old', 'softone', '{}', "
+                "'{}', 'customers', FALSE, '[]', '[]', '0 * * * *', 'UTC', TRUE, 'one_way', 'erp_wins', 'ignore', "
+                "'{}', 0, :t, :t)"), {"t": "2026-01-01T00:00:00+00:00"})
+            conn.execute(text("INSERT INTO erp_sync_bindings (integration_id, erp_key, local_key, row_hash, synced_at) "
+                              "VALUES (1, '42', 'C42', 'h42', :t)"), {"t": "2026-01-01T00:00:00+00:00"})
+        upgrade(database_url)
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT erp_key, local_key, row_hash, source_hash FROM erp_sync_bindings")).one()
+    finally:
+        engine.dispose()
+    assert tuple(row) == ("42", "C42", "h42", None)
+    assert current(database_url) == "0002"

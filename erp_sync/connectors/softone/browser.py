@@ -9,13 +9,11 @@ from the declared fields; both errors name the page.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain
 from typing import Any
-
-import orjson
 
 from erp_sync.connectors.base import BadResponseError, Page, PagingLoopError
 from erp_sync.connectors.softone.codes import ReqIdLostError
@@ -45,7 +43,7 @@ class BrowserPaginator:
     """Streams one browser query as `Page`s; single use."""
 
     def __init__(self, session: SoftOneSession, *, object_name: str, list_name: str = "", filters: str = "",
-                 page_size: int = 1000, key_field: str | None = None, max_restarts: int = 2) -> None:
+                 page_size: int = 5000, key_field: str | None = None, max_restarts: int = 2) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self._session = session
@@ -60,32 +58,42 @@ class BrowserPaginator:
         self._fields: tuple[str, ...] = ()
         self._start = 0
         self._number = 0
-        self._last_digest: str | None = None
+        self._last_rows: list[Sequence[str]] | None = None
         self.restarts = 0
 
     def __iter__(self) -> Iterator[Page]:
         return self.pages()
 
     def pages(self) -> Iterator[Page]:
-        """Pages from the first to the last; a browser matching nothing yields none."""
+        """Pages from the first to the last; a browser matching nothing yields none. While a page is with the
+        caller, the next one is already being requested (one request ahead), so the ERP builds it meanwhile."""
         self._open()
-        while self._start < self._total:
-            number = self._number + 1
-            rows = self._fetch(number)
-            if not rows:
-                log.warning("SoftOne %s browser: page %d empty at offset %d of %d; stopping", self._object,
-                            number, self._start, self._total)
-                return
-            self._refuse_repeat(rows, number)
-            page = Page(number=number, start=self._start, fields=self._fields, rows=rows,
-                        record_ids=self._record_ids(rows), total=self._total)
-            log.info("SoftOne %s browser page %d: %d rows from offset %d of %d", self._object, number, len(rows),
-                     self._start, self._total)
-            yield page
-            self._number = number
-            self._start += len(rows)
-            if len(rows) < self._limit:
-                return
+        ahead = ThreadPoolExecutor(1, thread_name_prefix="softone-next-page")
+        following: Future[list[Sequence[str]]] | None = None
+        try:
+            while self._start < self._total:
+                number = self._number + 1
+                rows = following.result() if following is not None else self._fetch(number, self._start)
+                following = None
+                if not rows:
+                    log.warning("SoftOne %s browser: page %d empty at offset %d of %d; stopping", self._object,
+                                number, self._start, self._total)
+                    return
+                self._refuse_repeat(rows, number)
+                after = self._start + len(rows)
+                if len(rows) >= self._limit and after < self._total:
+                    following = ahead.submit(self._fetch, number + 1, after)
+                page = Page(number=number, start=self._start, fields=self._fields, rows=rows,
+                            record_ids=self._record_ids(rows), total=self._total)
+                log.info("SoftOne %s browser page %d: %d rows from offset %d of %d", self._object, number,
+                         len(rows), self._start, self._total)
+                yield page
+                self._number = number
+                self._start = after
+                if len(rows) < self._limit:
+                    return
+        finally:
+            ahead.shutdown(wait=False, cancel_futures=True)  # a request still on its way is left to finish alone
 
     def _open(self) -> None:
         body = self._session.request("getBrowserInfo", {"OBJECT": self._object, "LIST": self._list,
@@ -101,11 +109,11 @@ class BrowserPaginator:
                                    page=self._number + 1, details={"service": "getBrowserInfo"})
         self._req_id, self._fields, self._total = str(req_id), fields, total
 
-    def _fetch(self, number: int) -> list[Sequence[str]]:
+    def _fetch(self, number: int, start: int) -> list[Sequence[str]]:
         restarts = 0
         while True:
             try:
-                body = self._session.request("getBrowserData", {"reqID": self._req_id, "START": self._start,
+                body = self._session.request("getBrowserData", {"reqID": self._req_id, "START": start,
                                                                 "LIMIT": self._limit}, page=number)
                 return self._rows(body, number)
             except ReqIdLostError as exc:
@@ -116,7 +124,7 @@ class BrowserPaginator:
                 restarts += 1
                 self.restarts += 1
                 log.info("SoftOne %s browser: reqID lost at page %d (code %s); reopening at offset %d",
-                         self._object, number, exc.erp_code, self._start)
+                         self._object, number, exc.erp_code, start)
                 self._open()
 
     def _rows(self, body: dict[str, Any], number: int) -> list[Sequence[str]]:
@@ -142,16 +150,15 @@ class BrowserPaginator:
         return rows
 
     def _refuse_repeat(self, rows: list[Sequence[str]], number: int) -> None:
-        digest = hashlib.sha256(orjson.dumps(rows)).hexdigest()
-        if digest == self._last_digest:
+        if rows == self._last_rows:  # usually settled by the first row
             raise PagingLoopError(f"SoftOne {self._object} browser returned the same rows for page {number} as for "
                                   f"page {number - 1}; the server ignores START", page=number,
                                   details={"service": "getBrowserData"})
-        self._last_digest = digest
+        self._last_rows = rows
 
     def _record_ids(self, rows: list[Sequence[str]]) -> list[str | None]:
-        if self._fields and self._fields[0] == ZOOMINFO:
-            return [zoominfo_key(row[0]) for row in rows]
+        if self._fields and self._fields[0] == ZOOMINFO:  # zoominfo_key, inlined: it runs for every row
+            return [(key.strip() or None) if sep else None for _, sep, key in (row[0].rpartition(";") for row in rows)]
         if self._key_field and self._key_field in self._fields:
             index = self._fields.index(self._key_field)
             return [row[index] or None for row in rows]

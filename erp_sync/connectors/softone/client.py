@@ -68,11 +68,19 @@ def decode_body(content: bytes, charset: str | None) -> str:
 
 
 def parse_json(text: str) -> Any:
-    """orjson first; the stdlib in non-strict mode for bodies with raw control characters inside strings."""
+    """orjson first; then, for a body with raw TABs, orjson with them escaped (a TAB inside a string means the same
+    escaped, one between tokens makes that attempt fail); else the stdlib in non-strict mode, which accepts raw
+    control characters inside strings (twice as slow on a page of rows)."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        return json.loads(text, strict=False)
+        pass
+    if "\t" in text:
+        try:
+            return orjson.loads(text.replace("\t", "\\t"))
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text, strict=False)
 
 
 def _where(service: str, page: int | None) -> str:
