@@ -2,14 +2,17 @@
 
 For each row count and database: start `erp-sync sandbox` as a separate process (it takes the other core, as a
 remote ERP would), create a fresh database, migrate it, create a 15-column `customers` table and one integration,
-then run three phases, each a full `SyncRunner.run` in a child Python process so that its peak RSS is its own:
+then run four phases, each in a child Python process so that its peak RSS is its own:
 
+    fetch only      every page read as a run reads it, nothing mapped or written: the ceiling that the sandbox,
+                    HTTP and the connector set for the phases below (no target; reported for context)
     first load      full=True into the empty table                    (inserted == rows)
     unchanged       full=True again, nothing changed in the sandbox   (unchanged == rows)
     1% changed      POST /_sandbox/rows/CUSTOMER/touch every 100th row (REMARKS + UPDDATE), then full=True
                                                                       (updated == rows/100)
 
-Rates are rows fetched / wall time of `SyncRunner.run` in the child (imports and setup excluded). The reference
+The other three are each a full `SyncRunner.run`. Rates are rows fetched / wall time of the phase in the child
+(imports and setup excluded). The reference
 limit, in the same invocation: a plain stdlib `sqlite3` `executemany` of `INSERT ... ON CONFLICT (erp_id) DO UPDATE
 ... WHERE excluded.row_hash IS NOT ref.row_hash` of the same rows, as the sandbox serves them (generated in-process
 through the sandbox's own data and browser modules, decoded from Windows-1253 as the client does, mapped and
@@ -67,7 +70,7 @@ ZONE = "Europe/Athens"
 TOUCH_EVERY = 100  # 1% of the rows change before the third phase
 TOUCH_FIELDS = {"REMARKS": "benchmark: changed"}
 REFERENCE_CHUNK = 100_000
-PHASES = ("first load", "unchanged", "1% changed")
+PHASES = ("fetch only", "first load", "unchanged", "1% changed")
 TARGETS = {"first load": 0.30, "unchanged": 0.50}
 RSS_SLACK = (1.25, 32.0)  # peak RSS of the largest row count <= max(smallest * 1.25, smallest + 32 MB)
 
@@ -284,6 +287,8 @@ def child_main(job: dict[str, Any]) -> dict[str, Any]:
     from erp_sync.bootstrap import build
 
     app = build(bench_settings(job["url"], job["instance_dir"], job["secret"]), with_scheduler=False)
+    if job.get("fetch_only"):
+        return fetch_only(app, job["integration_id"])
     profiler = cProfile.Profile() if job.get("profile") else None
     baseline = _status_mb("VmRSS")
     try:
@@ -303,6 +308,29 @@ def child_main(job: dict[str, Any]) -> dict[str, Any]:
     return {"status": str(outcome.status), "error": outcome.error_message, "stats": outcome.stats.as_dict(),
             "wall": wall, "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
             "baseline_rss_mb": baseline, "peak_rss_mb": _status_mb("VmHWM"), "ru_maxrss_mb": after.ru_maxrss / 1024}
+
+
+def fetch_only(app: Any, integration_id: int) -> dict[str, Any]:
+    """The ceiling the sandbox and the connector set: every page read as a run reads it (the connector's own
+    next-page request and the runner's read-ahead), nothing mapped or written."""
+    from erp_sync.services.read_ahead import read_ahead
+    from erp_sync.services.sync import source_query
+
+    spec = app.integrations.get(integration_id).spec
+    connector = app.connectors(spec)
+    try:
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        started = time.perf_counter()
+        fetched = sum(len(page.rows) for page in read_ahead(connector.pages(source_query(spec), None)))
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_SELF)
+    finally:
+        connector.close()
+        app.close()
+    stats = {"fetched": fetched, "inserted": 0, "updated": 0, "unchanged": 0, "errors": 0}
+    return {"status": "succeeded", "error": None, "stats": stats, "wall": wall,
+            "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            "baseline_rss_mb": 0.0, "peak_rss_mb": _status_mb("VmHWM"), "ru_maxrss_mb": after.ru_maxrss / 1024}
 
 
 def run_child(job: dict[str, Any]) -> dict[str, Any]:
@@ -341,7 +369,8 @@ class PhaseResult:
 
 def expected_counts(phase: str, rows: int) -> dict[str, int]:
     touched = len(range(0, rows, TOUCH_EVERY))
-    return {"first load": {"inserted": rows, "updated": 0, "unchanged": 0},
+    return {"fetch only": {},
+            "first load": {"inserted": rows, "updated": 0, "unchanged": 0},
             "unchanged": {"inserted": 0, "updated": 0, "unchanged": rows},
             "1% changed": {"inserted": 0, "updated": touched, "unchanged": rows - touched}}[phase]
 
@@ -392,7 +421,8 @@ def run_case(rows: int, database: str, url: str, workdir: Path, args: argparse.N
                        ".prof") if args.profile else None
             before = sandbox.stats()
             got = run_child({"url": url, "instance_dir": str(instance), "secret": secret,
-                             "integration_id": integration_id, "profile": str(profile) if profile else None})
+                             "integration_id": integration_id, "profile": str(profile) if profile else None,
+                             "fetch_only": phase == "fetch only"})
             after = sandbox.stats()
             if got["status"] != "succeeded":
                 raise SystemExit(f"{database} {rows} {phase}: run {got['status']}: {got['error']}")

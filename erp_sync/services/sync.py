@@ -76,6 +76,14 @@ class RunOutcome:
         return self.status in (RunStatus.SUCCEEDED, RunStatus.SUCCEEDED_WITH_ERRORS)
 
 
+def source_query(spec: IntegrationSpec) -> Query:
+    """What the connector is asked to read for an integration."""
+    source = spec.source
+    return Query(object=source.object, mode=source.mode, list=source.list, filters=source.filters,
+                 cursor_field=source.cursor_field, key_field=source.key_field, page_size=source.page_size,
+                 params=dict(source.params))
+
+
 def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -167,11 +175,7 @@ class SyncRunner:
             engine=self._engine, spec=spec, integration_id=prepared.record.id, run_id=prepared.run_id,
             lease=prepared.lease, lease_ttl=self._ttl, plan=plan, upserter=upserter, dry_run=prepared.dry_run,
             track_seen=complete_scan and spec.delete_policy != "ignore")
-        query = Query(object=spec.source.object, mode=spec.source.mode, list=spec.source.list,
-                      filters=spec.source.filters, cursor_field=spec.source.cursor_field,
-                      key_field=spec.source.key_field, page_size=spec.source.page_size,
-                      params=dict(spec.source.params))
-        for page in read_ahead(connector.pages(query, window)):
+        for page in read_ahead(connector.pages(source_query(spec), window)):
             if self._stop is not None and self._stop.is_set():
                 raise ErpSyncError("the process is shutting down; the run stopped after its last committed page "
                                    "and the next run continues from the same watermark", code="SYNC_FAILED",

@@ -73,6 +73,7 @@ class ContractCase:
     writable_field: str  # a field a push may set
     insert_values: dict[str, str]
     reference_field: str  # a field that can hold a push reference
+    requests_ahead: int = 1  # page requests a connector may have on their way at once
 
 
 def read_all(connector: ErpConnector, query: Query, *, after_first_page: Callable[[], None] | None = None,
@@ -126,14 +127,15 @@ class ConnectorContract:
         pages = read_all(connector, case.query, after_first_page=case.server.expire_sessions)
         assert record_ids(pages) == self.server_ids(case)
         assert case.server.logins() == before + 2
-        assert case.server.errors_answered() == errors + 1
+        # the requests already on their way when the session ended are refused too, each once, none retried twice
+        assert 1 <= case.server.errors_answered() - errors <= case.requests_ahead
 
     def test_lost_paging_handle_mid_paging_resumes_without_gaps_or_repeats(
             self, case: ContractCase, connector: ErpConnector) -> None:
         errors = case.server.errors_answered()
         pages = read_all(connector, case.query, after_first_page=case.server.lose_paging_handle)
         assert record_ids(pages) == self.server_ids(case)
-        assert case.server.errors_answered() == errors + 1
+        assert 1 <= case.server.errors_answered() - errors <= case.requests_ahead
 
     def test_a_record_changed_on_the_server_reads_back_changed(self, case: ContractCase,
                                                                connector: ErpConnector) -> None:

@@ -11,6 +11,7 @@ import gzip
 import json
 import logging
 import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,7 +35,7 @@ from erp_sync.connectors.base import (
     Window,
 )
 from erp_sync.connectors.softone import SessionPool, SoftOneConfig, SoftOneConnector
-from erp_sync.connectors.softone.browser import BrowserPaginator
+from erp_sync.connectors.softone.browser import AHEAD, BrowserPaginator
 from erp_sync.connectors.softone.client import SoftOneClient
 from erp_sync.connectors.softone.codes import ReqIdLostError, SessionExpiredError
 from erp_sync.errors import CODES, ValidationError
@@ -210,6 +211,40 @@ def test_a_server_that_ignores_start_is_stopped_as_a_paging_loop(scripted: Scrip
     with pytest.raises(PagingLoopError) as caught:
         list(BrowserPaginator(session, object_name="CUSTOMER", page_size=10))
     assert caught.value.page == 2 and caught.value.code == "ERP_PAGING_LOOP"
+
+
+def test_the_next_pages_are_requested_while_a_page_is_with_the_caller(
+        scripted: ScriptedServer, pool: SessionPool) -> None:
+    serve_browser(scripted, 50)
+    session = pool.session(fast_config(scripted.url))
+    pages = iter(BrowserPaginator(session, object_name="CUSTOMER", page_size=10))
+    first = next(pages)
+
+    def starts() -> list[int]:
+        return [request["START"] for request in scripted.calls("getBrowserData")]
+
+    deadline = time.monotonic() + 5
+    while len(starts()) < 1 + AHEAD and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sorted(starts()) == [0, 10, 20][:1 + AHEAD]  # requested, not yet asked for, and no further
+    rest = list(pages)
+    assert [p.number for p in [first, *rest]] == [1, 2, 3, 4, 5]
+    assert [rid for p in [first, *rest] for rid in p.record_ids] == [str(k) for k in range(1, 51)]
+    assert sorted(starts()) == [0, 10, 20, 30, 40]
+
+
+def test_a_server_that_sends_more_rows_than_asked_loses_and_repeats_none(
+        scripted: ScriptedServer, pool: SessionPool) -> None:
+    def generous(req: dict[str, Any]) -> dict[str, Any]:
+        start = req["START"]
+        keys = range(start + 1, min(start + 15, 50) + 1)
+        return ok(totalcount=50, rows=[[f"CUSTOMER;{k}", f"C{k:03d}", "x"] for k in keys])
+
+    serve_browser(scripted, 50, page_hook=generous)
+    session = pool.session(fast_config(scripted.url))
+    pages = list(BrowserPaginator(session, object_name="CUSTOMER", page_size=10))
+    assert [rid for p in pages for rid in p.record_ids] == [str(k) for k in range(1, 51)]
+    assert [p.start for p in pages] == [0, 15, 30, 45]
 
 
 def test_a_reqid_lost_on_every_attempt_gives_up_after_the_restart_bound(

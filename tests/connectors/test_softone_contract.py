@@ -18,6 +18,7 @@ from connectors.contract import ConnectorContract, ContractCase, read_all, recor
 
 from erp_sync.connectors.base import BadResponseError, PushRequest, Query, RetriableConnectorError, Window
 from erp_sync.connectors.softone import SessionPool, SoftOneConfig, SoftOneConnector
+from erp_sync.connectors.softone.browser import AHEAD
 from erp_sync.sandbox import SandboxConfig, start_in_thread
 
 CUSTOMERS = 45
@@ -114,6 +115,7 @@ def case(request: pytest.FixtureRequest, sandbox: Any, control: SandboxControl) 
         empty_query=Query(object="CUSTOMER", filters="CUSTOMER.CODE=NO-SUCH-CUSTOMER", page_size=10),
         text_column="CUSTOMER.NAME", text_field="NAME", writable_field="REMARKS",
         insert_values={"CODE": "ERPSYNC-0001", "NAME": "Νέος Πελάτης από το erp-sync"}, reference_field="CODE1",
+        requests_ahead=AHEAD,
     )
 
 

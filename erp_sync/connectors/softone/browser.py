@@ -10,6 +10,8 @@ from the declared fields; both errors name the page.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain
@@ -22,6 +24,7 @@ from erp_sync.connectors.softone.session import SoftOneSession
 log = logging.getLogger(__name__)
 
 ZOOMINFO = "ZOOMINFO"
+AHEAD = 2  # getBrowserData requests on their way at once: one being answered while another is parsed
 
 
 def zoominfo_key(value: str) -> str | None:
@@ -59,41 +62,52 @@ class BrowserPaginator:
         self._start = 0
         self._number = 0
         self._last_rows: list[Sequence[str]] | None = None
+        self._reopening = threading.Lock()
         self.restarts = 0
 
     def __iter__(self) -> Iterator[Page]:
         return self.pages()
 
     def pages(self) -> Iterator[Page]:
-        """Pages from the first to the last; a browser matching nothing yields none. While a page is with the
-        caller, the next one is already being requested (one request ahead), so the ERP builds it meanwhile."""
+        """Pages from the first to the last; a browser matching nothing yields none.
+
+        Up to `AHEAD` requests for the following pages are on their way while a page is with the caller, so the
+        ERP builds the next page while this one is parsed and used. Pages still reach the caller in order, and
+        a page that is not full ends the browser as before (requests made past it are dropped)."""
         self._open()
-        ahead = ThreadPoolExecutor(1, thread_name_prefix="softone-next-page")
-        following: Future[list[Sequence[str]]] | None = None
+        ahead = ThreadPoolExecutor(AHEAD, thread_name_prefix="softone-next-page")
+        queued: deque[tuple[int, Future[list[Sequence[str]]]]] = deque()  # (offset, request), in page order
         try:
             while self._start < self._total:
                 number = self._number + 1
-                rows = following.result() if following is not None else self._fetch(number, self._start)
-                following = None
+                if queued and queued[0][0] != self._start:  # the server sent more than LIMIT: ask again from here
+                    for _, request in queued:
+                        request.cancel()
+                    queued.clear()
+                head = queued.popleft()[1] if queued else ahead.submit(self._fetch, number, self._start)
+                offset = (queued[-1][0] if queued else self._start) + self._limit
+                while len(queued) < AHEAD and offset < self._total:
+                    queued.append((offset, ahead.submit(self._fetch, number + 1 + len(queued), offset)))
+                    offset += self._limit
+                rows = head.result()
                 if not rows:
                     log.warning("SoftOne %s browser: page %d empty at offset %d of %d; stopping", self._object,
                                 number, self._start, self._total)
                     return
                 self._refuse_repeat(rows, number)
-                after = self._start + len(rows)
-                if len(rows) >= self._limit and after < self._total:
-                    following = ahead.submit(self._fetch, number + 1, after)
                 page = Page(number=number, start=self._start, fields=self._fields, rows=rows,
                             record_ids=self._record_ids(rows), total=self._total)
                 log.info("SoftOne %s browser page %d: %d rows from offset %d of %d", self._object, number,
                          len(rows), self._start, self._total)
                 yield page
                 self._number = number
-                self._start = after
+                self._start += len(rows)
                 if len(rows) < self._limit:
                     return
         finally:
-            ahead.shutdown(wait=False, cancel_futures=True)  # a request still on its way is left to finish alone
+            for _, request in queued:
+                request.cancel()
+            ahead.shutdown(wait=False, cancel_futures=True)  # a request already sent is left to finish alone
 
     def _open(self) -> None:
         body = self._session.request("getBrowserInfo", {"OBJECT": self._object, "LIST": self._list,
@@ -112,8 +126,9 @@ class BrowserPaginator:
     def _fetch(self, number: int, start: int) -> list[Sequence[str]]:
         restarts = 0
         while True:
+            req_id = self._req_id
             try:
-                body = self._session.request("getBrowserData", {"reqID": self._req_id, "START": start,
+                body = self._session.request("getBrowserData", {"reqID": req_id, "START": start,
                                                                 "LIMIT": self._limit}, page=number)
                 return self._rows(body, number)
             except ReqIdLostError as exc:
@@ -122,10 +137,12 @@ class BrowserPaginator:
                                          f"page {number}", page=number, erp_code=exc.erp_code,
                                          details={"service": "getBrowserData"}) from exc
                 restarts += 1
-                self.restarts += 1
-                log.info("SoftOne %s browser: reqID lost at page %d (code %s); reopening at offset %d",
-                         self._object, number, exc.erp_code, start)
-                self._open()
+                with self._reopening:
+                    if self._req_id == req_id:  # else a request for another page has reopened it already
+                        self.restarts += 1
+                        log.info("SoftOne %s browser: reqID lost at page %d (code %s); reopening at offset %d",
+                                 self._object, number, exc.erp_code, start)
+                        self._open()
 
     def _rows(self, body: dict[str, Any], number: int) -> list[Sequence[str]]:
         raw = body.get("rows")
