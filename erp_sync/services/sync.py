@@ -81,7 +81,7 @@ def source_query(spec: IntegrationSpec) -> Query:
     source = spec.source
     return Query(object=source.object, mode=source.mode, list=source.list, filters=source.filters,
                  cursor_field=source.cursor_field, key_field=source.key_field, page_size=source.page_size,
-                 params=dict(source.params))
+                 requests_ahead=source.requests_ahead, params=dict(source.params))
 
 
 def default_owner() -> str:

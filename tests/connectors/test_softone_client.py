@@ -213,20 +213,22 @@ def test_a_server_that_ignores_start_is_stopped_as_a_paging_loop(scripted: Scrip
     assert caught.value.page == 2 and caught.value.code == "ERP_PAGING_LOOP"
 
 
+@pytest.mark.parametrize("ahead", [AHEAD, 1])
 def test_the_next_pages_are_requested_while_a_page_is_with_the_caller(
-        scripted: ScriptedServer, pool: SessionPool) -> None:
+        scripted: ScriptedServer, pool: SessionPool, ahead: int) -> None:
     serve_browser(scripted, 50)
     session = pool.session(fast_config(scripted.url))
-    pages = iter(BrowserPaginator(session, object_name="CUSTOMER", page_size=10))
+    pages = iter(BrowserPaginator(session, object_name="CUSTOMER", page_size=10, ahead=ahead))
     first = next(pages)
 
     def starts() -> list[int]:
         return [request["START"] for request in scripted.calls("getBrowserData")]
 
     deadline = time.monotonic() + 5
-    while len(starts()) < 1 + AHEAD and time.monotonic() < deadline:
+    while len(starts()) < 1 + ahead and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert sorted(starts()) == [0, 10, 20][:1 + AHEAD]  # requested, not yet asked for, and no further
+    time.sleep(0.05)
+    assert sorted(starts()) == [0, 10, 20][:1 + ahead]  # requested, not yet asked for, and no further
     rest = list(pages)
     assert [p.number for p in [first, *rest]] == [1, 2, 3, 4, 5]
     assert [rid for p in [first, *rest] for rid in p.record_ids] == [str(k) for k in range(1, 51)]

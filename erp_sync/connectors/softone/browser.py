@@ -24,7 +24,7 @@ from erp_sync.connectors.softone.session import SoftOneSession
 log = logging.getLogger(__name__)
 
 ZOOMINFO = "ZOOMINFO"
-AHEAD = 2  # getBrowserData requests on their way at once: one being answered while another is parsed
+AHEAD = 2  # default getBrowserData requests on their way at once: one being answered while another is parsed
 
 
 def zoominfo_key(value: str) -> str | None:
@@ -46,9 +46,11 @@ class BrowserPaginator:
     """Streams one browser query as `Page`s; single use."""
 
     def __init__(self, session: SoftOneSession, *, object_name: str, list_name: str = "", filters: str = "",
-                 page_size: int = 5000, key_field: str | None = None, max_restarts: int = 2) -> None:
-        if page_size < 1:
-            raise ValueError("page_size must be at least 1")
+                 page_size: int = 5000, key_field: str | None = None, max_restarts: int = 2,
+                 ahead: int = AHEAD) -> None:
+        if page_size < 1 or ahead < 1:
+            raise ValueError("page_size and ahead must be at least 1")
+        self._ahead = ahead
         self._session = session
         self._object = object_name
         self._list = list_name
@@ -71,11 +73,11 @@ class BrowserPaginator:
     def pages(self) -> Iterator[Page]:
         """Pages from the first to the last; a browser matching nothing yields none.
 
-        Up to `AHEAD` requests for the following pages are on their way while a page is with the caller, so the
+        Up to `ahead` requests for the following pages are on their way while a page is with the caller, so the
         ERP builds the next page while this one is parsed and used. Pages still reach the caller in order, and
         a page that is not full ends the browser as before (requests made past it are dropped)."""
         self._open()
-        ahead = ThreadPoolExecutor(AHEAD, thread_name_prefix="softone-next-page")
+        ahead = ThreadPoolExecutor(self._ahead, thread_name_prefix="softone-next-page")
         queued: deque[tuple[int, Future[list[Sequence[str]]]]] = deque()  # (offset, request), in page order
         try:
             while self._start < self._total:
@@ -86,7 +88,7 @@ class BrowserPaginator:
                     queued.clear()
                 head = queued.popleft()[1] if queued else ahead.submit(self._fetch, number, self._start)
                 offset = (queued[-1][0] if queued else self._start) + self._limit
-                while len(queued) < AHEAD and offset < self._total:
+                while len(queued) < self._ahead and offset < self._total:
                     queued.append((offset, ahead.submit(self._fetch, number + 1 + len(queued), offset)))
                     offset += self._limit
                 rows = head.result()

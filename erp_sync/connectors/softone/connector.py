@@ -78,7 +78,7 @@ class SoftOneConnector:
         if query.mode == "browser":
             return iter(BrowserPaginator(self.session, object_name=query.object, list_name=query.list,
                                          filters=self.browser_filters(query, bounds), page_size=query.page_size,
-                                         key_field=query.key_field))
+                                         key_field=query.key_field, ahead=query.requests_ahead))
         if query.mode == "sqlData":
             return SqlDataReader(self.session, query, bounds).pages()
         if query.mode == "getTable":
