@@ -83,6 +83,17 @@ _LOOKUP_POSTGRES = (
     "(SELECT erp_key, {columns} FROM erp_sync_bindings WHERE integration_id = %s AND erp_key = k.erp_key OFFSET 0) b"
 )
 _LOOKUP_SQLITE = "SELECT erp_key, {columns} FROM erp_sync_bindings WHERE integration_id = ? AND erp_key IN ({marks})"
+_STALE_POSTGRES = (
+    "SELECT k.erp_key, b.row_hash FROM ROWS FROM (jsonb_array_elements_text(%s::jsonb), "
+    "jsonb_array_elements_text(%s::jsonb)) AS k(erp_key, source_hash) LEFT JOIN LATERAL (SELECT row_hash, source_hash "
+    "FROM erp_sync_bindings WHERE integration_id = %s AND erp_key = k.erp_key OFFSET 0) b ON TRUE "
+    "WHERE b.source_hash IS DISTINCT FROM k.source_hash"
+)
+_STALE_SQLITE = (
+    "SELECT json_extract(k.value, '$[0]'), b.row_hash FROM json_each(?) AS k LEFT JOIN erp_sync_bindings AS b "
+    "ON b.integration_id = ? AND b.erp_key = json_extract(k.value, '$[0]') "
+    "WHERE b.source_hash IS NOT json_extract(k.value, '$[1]')"
+)
 _SET_SOURCE = "UPDATE erp_sync_bindings SET source_hash = {p} WHERE integration_id = {p} AND erp_key = {p}"
 _DELETE_POSTGRES = ("DELETE FROM erp_sync_bindings AS b USING unnest(%s::text[]) AS k(erp_key) "
                     "WHERE b.integration_id = %s AND b.erp_key = k.erp_key")
@@ -103,10 +114,23 @@ def _by_erp_key(conn: Connection, columns: str, integration_id: int,
     return found
 
 
-def hashes_for(conn: Connection, integration_id: int, erp_keys: Sequence[str]) -> dict[str, tuple[str, str | None]]:
-    """The stored (row hash, source hash) per ERP key, for the keys that have a binding (one query per page)."""
-    return {erp_key: (row_hash, source_hash)
-            for erp_key, row_hash, source_hash in _by_erp_key(conn, "row_hash, source_hash", integration_id, erp_keys)}
+def hashes_for(conn: Connection, integration_id: int, erp_keys: Sequence[str]) -> dict[str, str]:
+    """The stored row hash per ERP key, for the keys that have a binding (one query per page)."""
+    return dict(_by_erp_key(conn, "row_hash", integration_id, erp_keys))  # type: ignore[arg-type]
+
+
+def stale_sources(conn: Connection, integration_id: int, erp_keys: Sequence[str],
+                  source_hashes: Sequence[str]) -> dict[str, str | None]:
+    """Of a page's (ERP key, source hash) pairs, those whose binding is missing or holds another source hash,
+    with the binding's row hash (None: no binding). The comparison runs in the database, one query per page, so
+    the rows of an unchanged page never come back to Python."""
+    if not erp_keys:
+        return {}
+    if _postgres(conn):
+        params = [orjson.dumps(list(erp_keys)).decode(), orjson.dumps(list(source_hashes)).decode(), integration_id]
+        return dict(fetch_all(conn, _STALE_POSTGRES, params))  # type: ignore[arg-type]
+    pairs = orjson.dumps(list(zip(erp_keys, source_hashes, strict=True))).decode()
+    return dict(fetch_all(conn, _STALE_SQLITE, [pairs, integration_id]))  # type: ignore[arg-type]
 
 
 def local_keys_for(conn: Connection, integration_id: int, erp_keys: Sequence[str]) -> dict[str, str]:

@@ -21,8 +21,6 @@ from erp_sync.domain.integration import IntegrationSpec
 from erp_sync.domain.mapping import MappingPlan
 from erp_sync.domain.run import RunStats
 
-_UNBOUND: tuple[None, None] = (None, None)  # the stored (row hash, source hash) of a key without a binding
-
 
 @dataclass
 class PageContext:
@@ -77,11 +75,11 @@ def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
 
     with ctx.engine.begin() as conn:
         rows, ids, sources = page.rows, record_ids, None
+        known: dict[str, str | None]
         if skippable:
             source_hashes = bound.source_hashes(page.rows)
-            known = bindings.hashes_for(conn, ctx.integration_id, record_ids)  # type: ignore[arg-type]
-            todo = [i for i, (erp_key, source) in enumerate(zip(record_ids, source_hashes, strict=True))
-                    if known.get(erp_key, _UNBOUND)[1] != source]  # type: ignore[arg-type]
+            known = bindings.stale_sources(conn, ctx.integration_id, record_ids, source_hashes)  # type: ignore[arg-type]
+            todo = [i for i, erp_key in enumerate(record_ids) if erp_key in known]
             stats.unchanged = len(page.rows) - len(todo)
             if len(todo) < len(page.rows):
                 rows = [page.rows[i] for i in todo]
@@ -91,7 +89,7 @@ def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
         mapped = bound.map_rows(rows, ids)
         stats.errors = len(mapped.errors)
         if not skippable:
-            known = bindings.hashes_for(conn, ctx.integration_id, mapped.erp_keys)
+            known = bindings.hashes_for(conn, ctx.integration_id, mapped.erp_keys)  # type: ignore[assignment]
             if ctx.track_seen:
                 ctx.seen.update(mapped.erp_keys)
                 ctx.seen.update(problem.erp_key for problem in mapped.errors if problem.erp_key)
@@ -102,7 +100,7 @@ def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
         for values, key, key_text, row_hash, erp_key in zip(
             mapped.values, mapped.keys, mapped.key_texts, mapped.hashes, mapped.erp_keys, strict=True
         ):
-            previous = known.get(erp_key, _UNBOUND)[0]
+            previous = known.get(erp_key)
             source = sources[erp_key] if sources is not None else None
             if previous == row_hash:
                 stats.unchanged += 1
@@ -142,7 +140,7 @@ def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
 
 def _resolve_conflicts(ctx: PageContext, conn: Any, values: list[tuple[Any, ...]],
                        binding_rows: list[tuple[str, str, str, str | None]], keys: list[tuple[Any, ...]],
-                       known: dict[str, tuple[str, str | None]], now: datetime) -> tuple[list[Any], list[Any], int]:
+                       known: dict[str, str | None], now: datetime) -> tuple[list[Any], list[Any], int]:
     """Two-way: an ERP change to a row that was also edited locally is a conflict, settled by the policy."""
     local_rows = ctx.upserter.fetch_rows(conn, keys)
     kept_values: list[tuple[Any, ...]] = []
@@ -153,7 +151,7 @@ def _resolve_conflicts(ctx: PageContext, conn: Any, values: list[tuple[Any, ...]
     for row_values, binding, key in zip(values, binding_rows, keys, strict=True):
         erp_key = binding[0]
         local = local_rows.get(key)
-        previous = known.get(erp_key, _UNBOUND)[0]
+        previous = known.get(erp_key)
         if local is None or previous is None:
             kept_values.append(row_values)
             kept_bindings.append(binding)

@@ -42,7 +42,7 @@ def test_upsert_then_hashes_for_reads_a_page_back_in_one_call(engine: Engine) ->
         found = bindings.hashes_for(conn, 1, ["0", "7", "49", "absent"])
         assert bindings.hashes_for(conn, 1, []) == {}
         assert bindings.count(conn, 1) == 50 and bindings.count(conn, 2) == 1
-    assert found == {"0": ("h0", "s0"), "7": ("h7", "s7"), "49": ("h49", "s49")}
+    assert found == {"0": "h0", "7": "h7", "49": "h49"}
 
 
 @pytest.mark.parametrize("count", [150, 1500])
@@ -58,7 +58,7 @@ def test_upsert_updates_changed_bindings_clears_push_state_and_keeps_the_referen
     with engine.begin() as conn:
         found = bindings.hashes_for(conn, 1, [str(i) for i in range(count)])
         (three,) = bindings.find_by_local_key(conn, 1, ["C00003"]).values()
-    assert (found["3"], found["99"], found["100"]) == (("newh3", "news3"), ("newh99", "news99"), ("h100", "s100"))
+    assert (found["3"], found["99"], found["100"], found["120"]) == ("newh3", "newh99", "h100", "h120")
     assert (three.push_state, three.push_error, three.reference) == (None, None, "ref-3")
     assert three.synced_at == later
 
@@ -69,7 +69,7 @@ def test_hashes_for_splits_pages_larger_than_the_sqlite_variable_limit(engine: E
         bindings.upsert(conn, 1, many, T0)
         found = bindings.hashes_for(conn, 1, [erp_key for erp_key, *_ in many])
         local = bindings.local_keys_for(conn, 1, ["39999", "5"])
-    assert len(found) == 40_000 and found["39999"] == ("h39999", "s39999")
+    assert len(found) == 40_000 and found["39999"] == "h39999"
     assert local == {"39999": "C39999", "5": "C00005"}
 
 
@@ -120,7 +120,7 @@ def test_keys_with_quotes_backslashes_commas_and_greek_text_round_trip(engine: E
     with engine.begin() as conn:
         found = bindings.hashes_for(conn, 1, [*keys, "absent"])
         local = bindings.local_keys_for(conn, 1, keys)
-    assert found == {key: (f"h:{key}", None) for key in keys}
+    assert found == {key: f"h:{key}" for key in keys}
     assert local == {key: f"L:{key}" for key in keys}
 
 
@@ -138,7 +138,8 @@ def test_a_big_page_with_a_repeated_key_keeps_its_last_row(engine: Engine) -> No
         bindings.upsert(conn, 1, page, T0)
         assert bindings.count(conn, 1) == 400
         assert bindings.local_keys_for(conn, 1, ["7"]) == {"7": "C-last"}
-        assert bindings.hashes_for(conn, 1, ["7", "8"]) == {"7": ("h-last", "s-last"), "8": ("h8", "s8")}
+        assert bindings.hashes_for(conn, 1, ["7", "8"]) == {"7": "h-last", "8": "h8"}
+        assert bindings.stale_sources(conn, 1, ["7", "8"], ["s-last", "s8"]) == {}
 
 
 def test_a_source_hash_refresh_moves_nothing_else_and_a_push_forgets_the_source_hash(engine: Engine) -> None:
@@ -148,10 +149,25 @@ def test_a_source_hash_refresh_moves_nothing_else_and_a_push_forgets_the_source_
         bindings.mark_pending(conn, 1, ["1"])
         assert bindings.set_source_hashes(conn, 1, [("1", "fresh-1"), ("2", "fresh-2"), ("absent", "x")]) == 2
     with engine.begin() as conn:
-        assert bindings.hashes_for(conn, 1, ["0", "1", "2"]) == {
-            "0": ("h0", "s0"), "1": ("h1", "fresh-1"), "2": ("h2", "fresh-2")}
+        assert bindings.stale_sources(conn, 1, ["0", "1", "2"], ["s0", "fresh-1", "fresh-2"]) == {}
         (one,) = bindings.pending(conn, 1)
         assert (one.erp_key, one.row_hash, one.synced_at) == ("1", "h1", T0)
         assert bindings.mark_synced(conn, 1, "1", "pushed", later)
     with engine.begin() as conn:
-        assert bindings.hashes_for(conn, 1, ["1"]) == {"1": ("pushed", None)}
+        assert bindings.stale_sources(conn, 1, ["1"], ["fresh-1"]) == {"1": "pushed"}
+
+
+@pytest.mark.parametrize("count", [4, 5000])
+def test_stale_sources_returns_only_new_and_changed_keys_with_their_row_hash(engine: Engine, count: int) -> None:
+    odd = ['a"b', "Κωδικός 7", "back\\slash"]
+    written = [*rows(count), *((key, key, f"h:{key}", f"s:{key}") for key in odd), ("nohash", "n", "hn", None)]
+    with engine.begin() as conn:
+        bindings.upsert(conn, 1, written, T0)
+        bindings.upsert(conn, 2, [("1", "other", "x", "s1-changed")], T0)
+    keys = [str(i) for i in range(count)] + odd + ["nohash", "new"]
+    sources = [f"s{i}" for i in range(count)] + [f"s:{key}" for key in odd] + ["s-n", "s-new"]
+    sources[1] = "s1-changed"  # integration 2 holds this one: it does not count for integration 1
+    with engine.begin() as conn:
+        stale = bindings.stale_sources(conn, 1, keys, sources)
+        assert bindings.stale_sources(conn, 1, [], []) == {}
+    assert stale == {"1": "h1", "nohash": "hn", "new": None}
