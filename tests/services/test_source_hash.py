@@ -78,3 +78,13 @@ def test_a_row_that_no_longer_maps_is_an_error_but_not_a_deletion(erp: ErpSync, 
     assert outcome.status == "succeeded_with_errors"
     assert (outcome.stats.errors, outcome.stats.deleted, outcome.stats.unchanged) == (1, 0, 249)
     assert 9 in table_rows(erp) and len(table_rows(erp)) == 250
+
+
+def test_pages_over_the_bulk_threshold_load_and_then_resync_unchanged(erp: ErpSync, sandbox: RunningSandbox) -> None:
+    integration = erp.integrations.create(customer_integration(
+        sandbox.url, source={"object": "CUSTOMER", "cursorField": "CUSTOMER.UPDDATE", "pageSize": 250})).id
+    first = erp.runner.run(integration, "api")
+    assert (first.stats.pages, first.stats.inserted) == (1, 250)
+    assert set(table_rows(erp)) == set(erp_rows(sandbox))
+    again = erp.runner.run(integration, "api", full=True)
+    assert (again.stats.unchanged, again.stats.inserted, again.stats.updated) == (250, 0, 0)
