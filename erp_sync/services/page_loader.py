@@ -6,6 +6,7 @@ counters and the lease renewal (which is also the fencing check). If any of it f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from erp_sync.db.models import Conflict, RowError
 from erp_sync.db.runs import Lease, add_counts, renew_lease
 from erp_sync.db.target import Upserter
 from erp_sync.domain.integration import IntegrationSpec
-from erp_sync.domain.mapping import MappingPlan
+from erp_sync.domain.mapping import BoundMapping, MappingPlan
 from erp_sync.domain.run import RunStats
 
 
@@ -77,15 +78,8 @@ def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
         rows, ids, sources = page.rows, record_ids, None
         known: dict[str, str | None]
         if skippable:
-            source_hashes = bound.source_hashes(page.rows)
-            known = bindings.stale_sources(conn, ctx.integration_id, record_ids, source_hashes)  # type: ignore[arg-type]
-            todo = [i for i, erp_key in enumerate(record_ids) if erp_key in known]
-            stats.unchanged = len(page.rows) - len(todo)
-            if len(todo) < len(page.rows):
-                rows = [page.rows[i] for i in todo]
-                ids = [record_ids[i] for i in todo]
-                source_hashes = [source_hashes[i] for i in todo]
-            sources = dict(zip(ids, source_hashes, strict=True))  # type: ignore[arg-type]
+            rows, ids, sources, known = _changed_at_source(ctx, conn, bound, page.rows, record_ids)  # type: ignore[arg-type]
+            stats.unchanged = len(page.rows) - len(rows)
         mapped = bound.map_rows(rows, ids)
         stats.errors = len(mapped.errors)
         if not skippable:
@@ -139,6 +133,23 @@ def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
         add_counts(conn, ctx.run_id, now, stats.as_dict())
         renew_lease(conn, ctx.lease, now, ctx.lease_ttl)
     return stats
+
+
+_AtSource = tuple[list[Sequence[str]], list[str], dict[str, str], dict[str, str | None]]
+
+
+def _changed_at_source(ctx: PageContext, conn: Any, bound: BoundMapping, rows: list[Sequence[str]],
+                       record_ids: list[str]) -> _AtSource:
+    """The rows whose ERP text changed since their last import (or that have no binding yet), their record ids,
+    their source hashes by record id, and the stored row hash of each (None: no binding)."""
+    source_hashes = bound.source_hashes(rows)
+    known = bindings.stale_sources(conn, ctx.integration_id, record_ids, source_hashes)
+    if len(known) < len(rows):
+        todo = [i for i, erp_key in enumerate(record_ids) if erp_key in known]
+        rows = [rows[i] for i in todo]
+        record_ids = [record_ids[i] for i in todo]
+        source_hashes = [source_hashes[i] for i in todo]
+    return rows, record_ids, dict(zip(record_ids, source_hashes, strict=True)), known
 
 
 def _resolve_conflicts(ctx: PageContext, conn: Any, values: list[tuple[Any, ...]],
