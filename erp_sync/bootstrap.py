@@ -141,7 +141,10 @@ class ErpSync:
         self.engine.dispose()
 
 
-GC_THRESHOLDS = (20_000, 50, 100)  # Python's defaults: (700, 10, 10)
+# Python's defaults are (700, 10, 10). Not much higher than this: an HTTP connection the ERP closed leaves its
+# objects, with the last response's bytes, in reference cycles that only a collection frees; at (20_000, 50, 100)
+# a 1M-row run's peak RSS grew by ~70 MB (measured), at this setting it stays flat.
+GC_THRESHOLDS = (5_000, 10, 10)
 
 
 def settle_long_lived_objects() -> None:
