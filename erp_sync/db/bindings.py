@@ -7,8 +7,8 @@ compares local rows with) and `source_hash` of the ERP's own text under the mapp
 ERP row is recognised before it is mapped); a push, which changes the ERP row, forgets the source hash.
 Two-way sync uses the small operations at the end: pending pushes, their outcome, and
 the reference that makes a retried insert findable. Every function runs inside the caller's transaction; the bulk
-ones follow the same speed rules as the target upsert (DBAPI executemany; for big PostgreSQL pages one merge
-statement, fed by JSON arrays rather than COPY, see _MERGE_POSTGRES).
+ones follow the same speed rules as the target upsert (DBAPI executemany; for big PostgreSQL pages, bindings that
+exist are updated by one merge statement fed by JSON arrays, see _MERGE_POSTGRES, and new ones are COPYed in).
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ _UPSERT = (
 )
 _UPSERT_SQLITE = _UPSERT.format(marks="?, ?, ?, ?, ?, ?")
 _UPSERT_POSTGRES = _UPSERT.format(marks="%s, %s, %s, %s, %s, %s")
-# Big PostgreSQL pages: one statement whose rows come from three JSON arrays, one per column. Measured against COPY
-# into a temp table + merge (the target's way), it saves ~3 µs a row here: bindings are three short texts, so the
+# Big PostgreSQL pages: one statement whose rows come from four JSON arrays, one per column. Measured against COPY
+# into a temp table + merge (the target's way), it saves ~3 µs a row here: bindings are four short texts, so the
 # COPY's per-value writes, its extra round trips and emptying the temp table at commit weigh more than parsing JSON.
 _MERGE_POSTGRES = _UPSERT.replace(
     "VALUES ({marks})",
