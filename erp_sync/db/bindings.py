@@ -79,10 +79,10 @@ def _chunks(conn: Connection, items: Sequence[Any], fixed: int) -> Iterator[Sequ
 # travel as one JSON text: psycopg binds a 1000-item list as text[] at ~0.5 µs a key, orjson at ~0.05. (`= ANY` of
 # that array, ~0.1 µs a key faster on big tables, is planned as a seq scan comparing every key on small ones.)
 _LOOKUP_POSTGRES = (
-    "SELECT b.* FROM jsonb_array_elements_text(%s::jsonb) AS k(erp_key) CROSS JOIN LATERAL "
-    "(SELECT erp_key, {columns} FROM erp_sync_bindings WHERE integration_id = %s AND erp_key = k.erp_key OFFSET 0) b"
+    "SELECT b.erp_key, b.{column} FROM jsonb_array_elements_text(%s::jsonb) AS k(erp_key) CROSS JOIN LATERAL "
+    "(SELECT erp_key, {column} FROM erp_sync_bindings WHERE integration_id = %s AND erp_key = k.erp_key OFFSET 0) b"
 )
-_LOOKUP_SQLITE = "SELECT erp_key, {columns} FROM erp_sync_bindings WHERE integration_id = ? AND erp_key IN ({marks})"
+_LOOKUP_SQLITE = "SELECT erp_key, {column} FROM erp_sync_bindings WHERE integration_id = ? AND erp_key IN ({marks})"
 _STALE_POSTGRES = (
     "SELECT k.erp_key, b.row_hash FROM ROWS FROM (jsonb_array_elements_text(%s::jsonb), "
     "jsonb_array_elements_text(%s::jsonb)) AS k(erp_key, source_hash) LEFT JOIN LATERAL (SELECT row_hash, source_hash "
@@ -100,23 +100,23 @@ _DELETE_POSTGRES = ("DELETE FROM erp_sync_bindings AS b USING unnest(%s::text[])
 _DELETE_SQLITE = "DELETE FROM erp_sync_bindings WHERE integration_id = ? AND erp_key IN ({marks})"
 
 
-def _by_erp_key(conn: Connection, columns: str, integration_id: int,
-                erp_keys: Sequence[str]) -> list[tuple[Any, ...]]:
+def _by_erp_key(conn: Connection, column: str, integration_id: int, erp_keys: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
     if not erp_keys:
-        return []
+        return found
     if _postgres(conn):
         keys = orjson.dumps(list(erp_keys)).decode()
-        return fetch_all(conn, _LOOKUP_POSTGRES.format(columns=columns), [keys, integration_id])
-    found: list[tuple[Any, ...]] = []
+        found.update(fetch_all(conn, _LOOKUP_POSTGRES.format(column=column), [keys, integration_id]))
+        return found
     for chunk in _chunks(conn, erp_keys, 1):
-        sql = _LOOKUP_SQLITE.format(columns=columns, marks=", ".join("?" * len(chunk)))
-        found += fetch_all(conn, sql, [integration_id, *chunk])
+        sql = _LOOKUP_SQLITE.format(column=column, marks=", ".join("?" * len(chunk)))
+        found.update(fetch_all(conn, sql, [integration_id, *chunk]))
     return found
 
 
 def hashes_for(conn: Connection, integration_id: int, erp_keys: Sequence[str]) -> dict[str, str]:
     """The stored row hash per ERP key, for the keys that have a binding (one query per page)."""
-    return dict(_by_erp_key(conn, "row_hash", integration_id, erp_keys))  # type: ignore[arg-type]
+    return _by_erp_key(conn, "row_hash", integration_id, erp_keys)
 
 
 def stale_sources(conn: Connection, integration_id: int, erp_keys: Sequence[str],
@@ -135,7 +135,7 @@ def stale_sources(conn: Connection, integration_id: int, erp_keys: Sequence[str]
 
 def local_keys_for(conn: Connection, integration_id: int, erp_keys: Sequence[str]) -> dict[str, str]:
     """The local key per ERP key, for the keys that have a binding."""
-    return dict(_by_erp_key(conn, "local_key", integration_id, erp_keys))  # type: ignore[arg-type]
+    return _by_erp_key(conn, "local_key", integration_id, erp_keys)
 
 
 def upsert(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str, str, str | None]],

@@ -53,40 +53,53 @@ def _driver(conn: Connection) -> Any:
     return conn.connection.driver_connection
 
 
+@contextmanager
+def _cursor(conn: Connection, sql: str) -> Iterator[Any]:
+    """A DBAPI cursor in `conn`'s transaction, closed after use; driver errors surface as SQLAlchemy's for `sql`.
+    (sqlite3 cursors are no context managers, hence not `with cursor`.)"""
+    cursor = _driver(conn).cursor()
+    try:
+        with _driver_errors(conn, sql):
+            yield cursor
+    finally:
+        cursor.close()
+
+
 def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
     """`executemany` on the DBAPI cursor of `conn`, in its transaction; returns the rows affected. (A list binds
     faster than a lazy iterable with sqlite3.)"""
     if not rows:
         return 0
-    cursor = _driver(conn).cursor()
-    try:
-        with _driver_errors(conn, sql):
-            cursor.executemany(sql, rows)
+    with _cursor(conn, sql) as cursor:
+        cursor.executemany(sql, rows)
         return max(cursor.rowcount, 0)
-    finally:
-        cursor.close()
 
 
 def execute(conn: Connection, sql: str, params: Sequence[Any] = ()) -> int:
     """One statement on the DBAPI cursor of `conn`, in its transaction; returns the rows affected."""
-    cursor = _driver(conn).cursor()
-    try:
-        with _driver_errors(conn, sql):
-            cursor.execute(sql, params)
+    with _cursor(conn, sql) as cursor:
+        cursor.execute(sql, params)
         return max(cursor.rowcount, 0)
-    finally:
-        cursor.close()
 
 
 def fetch_all(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """One query on the DBAPI cursor of `conn`, in its transaction; plain tuples, no Row objects."""
-    cursor = _driver(conn).cursor()
-    try:
-        with _driver_errors(conn, sql):
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-    finally:
-        cursor.close()
+    with _cursor(conn, sql) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _copy_rows(cursor: Any, copy_sql: str, rows: Iterable[Sequence[Any]],
+               binary_types: Sequence[int | str] | None) -> int:
+    """COPY `rows` through `cursor` (binary when the column types are given); returns how many were written."""
+    written = 0
+    with cursor.copy(copy_sql + (" (FORMAT BINARY)" if binary_types else "")) as copy:
+        if binary_types:
+            copy.set_types(binary_types)
+        for row in rows:
+            copy.write_row(row)
+            written += 1
+    return written
 
 
 def copy_merge(conn: Connection, stage_sql: str, copy_sql: str, merge_sql: str, clear_sql: str,
@@ -94,13 +107,9 @@ def copy_merge(conn: Connection, stage_sql: str, copy_sql: str, merge_sql: str, 
     """PostgreSQL: COPY `rows` into a session temp table, merge it into the target with one statement and empty
     it; returns the rows the merge wrote. With `binary_types` (one type per column) the COPY is binary, which
     saves about 1.5 µs a row of text formatting and parsing."""
-    with _driver(conn).cursor() as cursor, _driver_errors(conn, merge_sql):
+    with _cursor(conn, merge_sql) as cursor:
         cursor.execute(stage_sql)
-        with cursor.copy(copy_sql + (" (FORMAT BINARY)" if binary_types else "")) as copy:
-            if binary_types:
-                copy.set_types(binary_types)
-            for row in rows:
-                copy.write_row(row)
+        _copy_rows(cursor, copy_sql, rows, binary_types)
         cursor.execute(merge_sql)
         written = max(cursor.rowcount, 0)
         cursor.execute(clear_sql)
@@ -110,14 +119,8 @@ def copy_merge(conn: Connection, stage_sql: str, copy_sql: str, merge_sql: str, 
 def copy_in(conn: Connection, copy_sql: str, rows: Iterable[Sequence[Any]], binary_types: Sequence[str]) -> int:
     """PostgreSQL: binary COPY of `rows` straight into a table (no merge: the caller knows none of them exists);
     returns the rows written. A key that does exist fails the whole COPY, as a unique violation."""
-    written = 0
-    with (_driver(conn).cursor() as cursor, _driver_errors(conn, copy_sql),
-          cursor.copy(copy_sql + " (FORMAT BINARY)") as copy):
-        copy.set_types(binary_types)
-        for row in rows:
-            copy.write_row(row)
-            written += 1
-    return written
+    with _cursor(conn, copy_sql) as cursor:
+        return _copy_rows(cursor, copy_sql, rows, binary_types)
 
 
 def json_columns(rows: Iterable[Sequence[Any]]) -> list[str]:

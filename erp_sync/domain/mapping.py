@@ -225,7 +225,7 @@ class MappingPlan:
 class BoundMapping:
     """A plan resolved against one page layout; `map_rows` is the per-row hot path."""
 
-    def __init__(self, plan: MappingPlan, positions: list[int], fields: tuple[str, ...] = ()) -> None:
+    def __init__(self, plan: MappingPlan, positions: list[int], fields: tuple[str, ...]) -> None:
         self.plan = plan
         self.positions = tuple(positions)
         self._convert = compile_tuple(list(zip(positions, plan.converters, strict=True)))

@@ -176,8 +176,8 @@ class BrowserPaginator:
         self._last_rows = rows
 
     def _record_ids(self, rows: list[Sequence[str]]) -> list[str | None]:
-        if self._fields and self._fields[0] == ZOOMINFO:  # zoominfo_key, inlined: it runs for every row
-            return [(key.strip() or None) if sep else None for _, sep, key in (row[0].rpartition(";") for row in rows)]
+        if self._fields and self._fields[0] == ZOOMINFO:
+            return [zoominfo_key(row[0]) for row in rows]
         if self._key_field and self._key_field in self._fields:
             index = self._fields.index(self._key_field)
             return [row[index] or None for row in rows]
