@@ -23,7 +23,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from erp_sync.db.bulk import copy_in, execute, fetch_all, json_columns, run_many
+from erp_sync.db.bulk import copy_in, execute, fetch_all, is_unique_violation, json_columns, run_many
 from erp_sync.db.models import Binding
 
 BINDINGS: sa.Table = Binding.__table__  # type: ignore[assignment]
@@ -174,6 +174,41 @@ def insert_new(conn: Connection, integration_id: int, rows: Sequence[tuple[str, 
                       _COPY_TYPES)
     _keep_statistics(conn)
     return written
+
+
+_INSERT_ABSENT = _UPSERT[:_UPSERT.index(" DO UPDATE")] + " DO NOTHING"
+_INSERT_ABSENT_SQLITE = _INSERT_ABSENT.format(marks="?, ?, ?, ?, ?, ?")
+_INSERT_ABSENT_POSTGRES = _INSERT_ABSENT.format(marks="%s, %s, %s, %s, %s, %s")
+
+
+def any_bound(conn: Connection, integration_id: int) -> bool:
+    """Whether the integration has any binding at all (none: its next run is a first load)."""
+    statement = sa.select(BINDINGS.c.erp_key).where(BINDINGS.c.integration_id == integration_id).limit(1)
+    return conn.execute(statement).first() is not None
+
+
+def insert_absent(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str, str, str | None]],
+                  synced_at: datetime) -> bool:
+    """Insert bindings for keys that are believed to have none, without looking them up first (a first load).
+    Returns False when any of them had a binding after all; the transaction must then be rolled back (on
+    PostgreSQL it is already aborted) and the rows written the careful way."""
+    unique = list({row[0]: row for row in rows}.values())  # a key twice on one page: its last row
+    if not unique:
+        return True
+    if _postgres(conn) and len(unique) > MERGE_THRESHOLD:
+        try:
+            copy_in(conn, _COPY_POSTGRES, ((integration_id, e, lk, h, s, synced_at) for e, lk, h, s in unique),
+                    _COPY_TYPES)
+        except sa.exc.IntegrityError as error:
+            if is_unique_violation(error):
+                return False
+            raise
+        _keep_statistics(conn)
+        return True
+    stamp_of = BINDINGS.c.synced_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    stamp = stamp_of(synced_at) if stamp_of else synced_at
+    sql = _INSERT_ABSENT_POSTGRES if _postgres(conn) else _INSERT_ABSENT_SQLITE
+    return run_many(conn, sql, [(integration_id, e, lk, h, s, stamp) for e, lk, h, s in unique]) == len(unique)
 
 
 def set_source_hashes(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str]]) -> int:

@@ -116,11 +116,17 @@ def copy_merge(conn: Connection, stage_sql: str, copy_sql: str, merge_sql: str, 
     return written
 
 
-def copy_in(conn: Connection, copy_sql: str, rows: Iterable[Sequence[Any]], binary_types: Sequence[str]) -> int:
+def copy_in(conn: Connection, copy_sql: str, rows: Iterable[Sequence[Any]],
+            binary_types: Sequence[int | str] | None) -> int:
     """PostgreSQL: binary COPY of `rows` straight into a table (no merge: the caller knows none of them exists);
     returns the rows written. A key that does exist fails the whole COPY, as a unique violation."""
     with _cursor(conn, copy_sql) as cursor:
         return _copy_rows(cursor, copy_sql, rows, binary_types)
+
+
+def is_unique_violation(error: exc.DBAPIError) -> bool:
+    """Whether a driver error is a unique-key violation (PostgreSQL SQLSTATE 23505)."""
+    return getattr(error.orig, "sqlstate", None) == "23505"
 
 
 def json_columns(rows: Iterable[Sequence[Any]]) -> list[str]:

@@ -23,7 +23,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, RowMapping, exc
 
-from erp_sync.db.bulk import binary_copy_types, column_kind, copy_merge, execute, fetch_all, run_many, value_adapter
+from erp_sync.db.bulk import (
+    binary_copy_types,
+    column_kind,
+    copy_in,
+    copy_merge,
+    execute,
+    fetch_all,
+    is_unique_violation,
+    run_many,
+    value_adapter,
+)
 from erp_sync.domain.mapping import ColumnLimits, compile_tuple
 from erp_sync.domain.values import Converter
 from erp_sync.errors import ValidationError
@@ -195,6 +205,29 @@ class Upserter:
                               self._binary_types or None)
         return run_many(conn, self._sql.upsert, list(map(self._adapt, values)) if self._adapt else values)
 
+    def insert_absent(self, conn: Connection, values: Sequence[tuple[Any, ...]]) -> bool:
+        """Write rows whose keys are believed absent from the table (a first load into an empty table). PostgreSQL
+        pages over `copy_threshold` rows are COPYed straight into the table, with no merge; False when a key was
+        there after all (the transaction is then aborted and must be rolled back). Elsewhere this is `upsert`."""
+        if not (self._postgres and len(values) > self.copy_threshold):
+            self.upsert(conn, values)
+            return True
+        unique = {self._key_of(v): v for v in values}.values()
+        if self._binary_types is None:
+            self._binary_types = binary_copy_types(conn, self._sql.table, self.columns, self._types)
+        try:
+            copy_in(conn, self._sql.copy_direct, map(self._adapt, unique) if self._adapt else unique,
+                    self._binary_types or None)
+        except exc.IntegrityError as error:
+            if is_unique_violation(error):
+                return False
+            raise
+        return True
+
+    def is_empty(self, conn: Connection) -> bool:
+        """Whether the table has no rows at all."""
+        return conn.execute(sa.select(sa.literal(1)).select_from(self.target.table).limit(1)).first() is None
+
     def delete_keys(self, conn: Connection, keys: Sequence[tuple[Any, ...]]) -> int:
         """Delete the rows with these key tuples; returns how many went."""
         return run_many(conn, self._sql.delete, [self._adapt_key(k) for k in keys])
@@ -270,6 +303,7 @@ class _Statements:
         self.stage = (f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
                       f"SELECT {names} FROM {self.table} WITH NO DATA")
         self.copy = f"COPY {stage} ({names}) FROM STDIN"
+        self.copy_direct = f"COPY {self.table} ({names}) FROM STDIN"
         self.merge = f"INSERT INTO {self.table} AS t ({names}) SELECT {names} FROM {stage} {conflict}"  # noqa: S608
         self.clear = f"DELETE FROM {stage}"  # noqa: S608
         self._quote = q

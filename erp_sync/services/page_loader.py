@@ -37,8 +37,14 @@ class PageContext:
     upserter: Upserter
     dry_run: bool
     track_seen: bool
+    assume_new: bool = False
+    target_empty: bool = False
     seen: set[str] = field(default_factory=set)
     max_cursor: str | None = None
+
+
+class _AlreadyBound(Exception):
+    """A page written as all-new met a key that had a binding or a target row: it is rolled back and redone."""
 
 
 def _cursor_index(fields: tuple[str, ...], cursor_field: str | None) -> int | None:
@@ -60,10 +66,23 @@ def _page_max_cursor(page: Page, index: int | None) -> str | None:
 
 
 def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
-    """Skip, map, classify and write one page; returns the page's counts.
+    """Skip, map, classify and write one page in one transaction; returns the page's counts.
 
     When every row carries its ERP record id (SoftOne browsers: ZOOMINFO), a row whose source hash equals its
-    binding's is unchanged and is not mapped at all; the others are mapped and compared by their value hash."""
+    binding's is unchanged and is not mapped at all; the others are mapped and compared by their value hash.
+    While `ctx.assume_new` holds (the integration had no bindings when the run began: a first load), nothing is
+    looked up: the rows are written as new and the writes prove it. The first page that meets a key already
+    bound (or, where the target was empty too, already in the target) is rolled back and redone the careful
+    way, as is every page after it."""
+    if ctx.assume_new and not ctx.dry_run:
+        try:
+            return _load_page(ctx, page, now, assume_new=True)
+        except _AlreadyBound:
+            ctx.assume_new = False
+    return _load_page(ctx, page, now, assume_new=False)
+
+
+def _load_page(ctx: PageContext, page: Page, now: datetime, *, assume_new: bool) -> RunStats:
     bound = ctx.plan.bind(page.fields)
     stats = RunStats(pages=1, fetched=len(page.rows))
     cursor = _page_max_cursor(page, _cursor_index(page.fields, ctx.spec.source.cursor_field))
@@ -76,14 +95,17 @@ def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
 
     with ctx.engine.begin() as conn:
         rows, ids, sources = page.rows, record_ids, None
-        known: dict[str, str | None]
-        if skippable:
+        known: dict[str, str | None] = {}
+        if skippable and assume_new:
+            sources = dict(zip(record_ids, bound.source_hashes(rows), strict=True))  # type: ignore[arg-type]
+        elif skippable:
             rows, ids, sources, known = _changed_at_source(ctx, conn, bound, page.rows, record_ids)  # type: ignore[arg-type]
             stats.unchanged = len(page.rows) - len(rows)
         mapped = bound.map_rows(rows, ids)
         stats.errors = len(mapped.errors)
         if not skippable:
-            known = bindings.hashes_for(conn, ctx.integration_id, mapped.erp_keys)  # type: ignore[assignment]
+            if not assume_new:
+                known = bindings.hashes_for(conn, ctx.integration_id, mapped.erp_keys)  # type: ignore[assignment]
             if ctx.track_seen:
                 ctx.seen.update(mapped.erp_keys)
                 ctx.seen.update(problem.erp_key for problem in mapped.errors if problem.erp_key)
@@ -109,16 +131,23 @@ def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
             changed_bindings.append((erp_key, key_text, row_hash, source))
             changed_keys.append(key)
 
-        if ctx.spec.direction == "two_way" and changed_keys:
+        if ctx.spec.direction == "two_way" and changed_keys and known:
             changed_values, changed_bindings, conflicts = _resolve_conflicts(
                 ctx, conn, changed_values, changed_bindings, changed_keys, known, now)
             stats.conflicts += conflicts
 
         if not ctx.dry_run:
             if changed_values:
-                ctx.upserter.upsert(conn, changed_values)
-                bindings.insert_new(conn, ctx.integration_id, [b for b in changed_bindings if known.get(b[0]) is None],
-                                    now)
+                if assume_new:  # the bindings first: a bound key costs as little as possible
+                    if not bindings.insert_absent(conn, ctx.integration_id, changed_bindings, now):
+                        raise _AlreadyBound
+                    if ctx.target_empty and not ctx.upserter.insert_absent(conn, changed_values):
+                        raise _AlreadyBound
+                else:
+                    bindings.insert_new(conn, ctx.integration_id,
+                                        [b for b in changed_bindings if known.get(b[0]) is None], now)
+                if not (assume_new and ctx.target_empty):
+                    ctx.upserter.upsert(conn, changed_values)
                 bindings.upsert(conn, ctx.integration_id, [b for b in changed_bindings if known.get(b[0]) is not None],
                                 now)
             if refreshed:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from erp_sync.clock import Clock
 from erp_sync.connectors.base import ErpConnector, Query, Window, redact
-from erp_sync.db import runs
+from erp_sync.db import bindings, runs
 from erp_sync.db.models import Integration
 from erp_sync.db.repository import IntegrationRecord, IntegrationRepository
 from erp_sync.db.target import TargetTable, Upserter
@@ -171,10 +171,13 @@ class SyncRunner:
         upserter = Upserter(target, plan.typed_columns, list(spec.keys), soft_delete_column=spec.soft_delete_column)
         window = self._window(prepared)
         complete_scan = window is None or window.since is None
+        first_load = not prepared.dry_run and not self._any_bound(prepared.record.id)
         ctx = PageContext(
             engine=self._engine, spec=spec, integration_id=prepared.record.id, run_id=prepared.run_id,
             lease=prepared.lease, lease_ttl=self._ttl, plan=plan, upserter=upserter, dry_run=prepared.dry_run,
-            track_seen=complete_scan and spec.delete_policy != "ignore")
+            track_seen=complete_scan and spec.delete_policy != "ignore",
+            assume_new=first_load, target_empty=first_load and self._is_empty(upserter))
+
         for page in read_ahead(connector.pages(source_query(spec), window)):
             if self._stop is not None and self._stop.is_set():
                 raise ErpSyncError("the process is shutting down; the run stopped after its last committed page "
@@ -214,6 +217,14 @@ class SyncRunner:
         watermark = None if prepared.dry_run else rules.advance_watermark(
             prepared.record.watermark, ctx.max_cursor, self._server_local(prepared))
         return self._finish(prepared, status, stats, None, None, watermark, details)
+
+    def _any_bound(self, integration_id: int) -> bool:
+        with self._engine.connect() as conn:
+            return bindings.any_bound(conn, integration_id)
+
+    def _is_empty(self, upserter: Upserter) -> bool:
+        with self._engine.connect() as conn:
+            return upserter.is_empty(conn)
 
     def _target(self, spec: IntegrationSpec) -> TargetTable:
         try:

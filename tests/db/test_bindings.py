@@ -202,3 +202,21 @@ def test_insert_new_of_a_key_that_exists_fails_the_page_instead_of_overwriting(e
         bindings.insert_new(conn, 1, rows(300), T0)
     with engine.begin() as conn:
         assert bindings.count(conn, 1) == 1
+
+
+@pytest.mark.parametrize("count", [50, 300])  # PostgreSQL: INSERT ... DO NOTHING, then COPY
+def test_insert_absent_writes_new_keys_and_says_so_when_one_was_bound_after_all(engine: Engine, count: int) -> None:
+    with engine.begin() as conn:
+        assert not bindings.any_bound(conn, 1)
+        assert bindings.insert_absent(conn, 1, rows(count), T0)
+        assert bindings.any_bound(conn, 1) and not bindings.any_bound(conn, 2)
+        assert bindings.hashes_for(conn, 1, ["0", str(count - 1)]) == {"0": "h0", str(count - 1): f"h{count - 1}"}
+    proven = True
+    with engine.connect() as conn:
+        proven = bindings.insert_absent(conn, 1, [*rows(count + 1, "new")[count:], *rows(1, "new")], T0)
+        conn.rollback()  # as the page loader does: the page is redone the careful way
+    assert proven is False
+    with engine.begin() as conn:
+        assert bindings.count(conn, 1) == count and bindings.hashes_for(conn, 1, ["0"]) == {"0": "h0"}
+        assert bindings.insert_absent(conn, 1, rows(count + 400)[count:], T0)  # other keys still go in
+        assert bindings.count(conn, 1) == count + 400

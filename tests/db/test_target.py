@@ -215,6 +215,44 @@ def test_big_pages_merge_the_same_way_and_a_repeated_key_is_written_once(engine:
     assert plan.hash_values(plan.local_values_from_row(fetched[("K0123",)])) == page.hashes[123]
 
 
+@pytest.mark.parametrize("shape", ["created", "legacy"])
+def test_insert_absent_fills_an_empty_table_and_says_so_when_a_key_was_there_after_all(engine: Engine,
+                                                                                      shape: str) -> None:
+    """A first load into an empty table: PostgreSQL COPYs big pages straight in (binary for the created table,
+    text for the legacy one); a key already there makes it answer False with nothing written."""
+    if shape == "created":
+        plan, target = plan_and_table(engine)
+    else:
+        make_table(engine, "customers",
+                   sa.Column("code", sa.CHAR(10), primary_key=True), sa.Column("name", sa.Text),
+                   sa.Column("active", sa.Boolean), sa.Column("trdr", sa.Numeric(20, 0)),
+                   sa.Column("balance", sa.Float), sa.Column("updated_at", sa.DateTime(timezone=True)),
+                   sa.Column("birthday", sa.Date))
+        target = TargetTable.reflect(engine, "customers")
+        plan = MappingPlan.compile(MAPPINGS, ["code"], "Europe/Athens", limits=target.limits())
+    upserter = Upserter(target, plan.typed_columns, ["code"], copy_threshold=200)
+    rows = [[f"K{i:04d}", f"όνομα {i}", "1", str(i), f"{i}.5", "2024-07-01 12:00:00", "2000-01-01"]
+            for i in range(600)]
+    page = mapped(plan, rows)
+    with engine.begin() as conn:
+        assert upserter.is_empty(conn)
+        assert upserter.insert_absent(conn, [*page.values[:300], page.values[10]])
+        assert not upserter.is_empty(conn)
+    with engine.begin() as conn:
+        local = [plan.local_values_from_row(row) for row in upserter.iter_rows(conn)]
+    hashes = dict(zip(page.key_texts, page.hashes, strict=True))
+    assert len(local) == 300 and all(plan.hash_values(values) == hashes[values[0]] for values in local)
+    with engine.connect() as conn:
+        written = upserter.insert_absent(conn, page.values[299:])  # K0299 is there
+        conn.rollback()
+    if engine.dialect.name == "postgresql":
+        assert written is False
+        with engine.connect() as conn:
+            assert sum(1 for _ in upserter.iter_rows(conn)) == 300
+    else:  # SQLite writes through its upsert, which settles the key itself
+        assert written is True
+
+
 def test_deleting_and_soft_deleting_by_key_and_reviving_on_upsert(engine: Engine) -> None:
     make_table(engine, "soft",
                sa.Column("code", sa.String(10)), sa.Column("branch", sa.Integer), sa.Column("name", sa.Text),
