@@ -52,6 +52,25 @@ def make_table(engine: Engine, name: str, *columns: sa.Column | sa.Index | sa.Co
     sa.Table(name, sa.MetaData(), *columns).create(engine)
 
 
+def big_page_setup(engine: Engine, shape: str) -> tuple[MappingPlan, Upserter, list[list[str]]]:
+    """A created table, or a legacy one with column types binary COPY does not cover (CHAR, an integer kept in
+    NUMERIC), its upserter with a COPY threshold of 200, and 600 ERP rows."""
+    if shape == "created":
+        plan, target = plan_and_table(engine)
+    else:
+        make_table(engine, "customers",
+                   sa.Column("code", sa.CHAR(10), primary_key=True), sa.Column("name", sa.Text),
+                   sa.Column("active", sa.Boolean), sa.Column("trdr", sa.Numeric(20, 0)),
+                   sa.Column("balance", sa.Float), sa.Column("updated_at", sa.DateTime(timezone=True)),
+                   sa.Column("birthday", sa.Date))
+        target = TargetTable.reflect(engine, "customers")
+        plan = MappingPlan.compile(MAPPINGS, ["code"], "Europe/Athens", limits=target.limits())
+    upserter = Upserter(target, plan.typed_columns, ["code"], copy_threshold=200)
+    rows = [[f"K{i:04d}", f"όνομα {i}", "1", str(i), f"{i}.5", "2024-07-01 12:00:00", "2000-01-01"]
+            for i in range(600)]
+    return plan, upserter, rows
+
+
 def test_an_absent_table_is_unknown_table(engine: Engine) -> None:
     with pytest.raises(ValidationError) as caught:
         TargetTable.reflect(engine, "nowhere")
@@ -189,19 +208,7 @@ def _row_versions(engine: Engine) -> dict[str, str]:
 def test_big_pages_merge_the_same_way_and_a_repeated_key_is_written_once(engine: Engine, shape: str) -> None:
     """On PostgreSQL pages over the threshold are COPYed and merged: binary COPY for the created table, text COPY
     for a table with column types binary COPY does not cover (CHAR, an integer kept in NUMERIC)."""
-    if shape == "created":
-        plan, target = plan_and_table(engine)
-    else:
-        make_table(engine, "customers",
-                   sa.Column("code", sa.CHAR(10), primary_key=True), sa.Column("name", sa.Text),
-                   sa.Column("active", sa.Boolean), sa.Column("trdr", sa.Numeric(20, 0)),
-                   sa.Column("balance", sa.Float), sa.Column("updated_at", sa.DateTime(timezone=True)),
-                   sa.Column("birthday", sa.Date))
-        target = TargetTable.reflect(engine, "customers")
-        plan = MappingPlan.compile(MAPPINGS, ["code"], "Europe/Athens", limits=target.limits())
-    upserter = Upserter(target, plan.typed_columns, ["code"], copy_threshold=200)
-    rows = [[f"K{i:04d}", f"όνομα {i}", "1", str(i), f"{i}.5", "2024-07-01 12:00:00", "2000-01-01"]
-            for i in range(600)]
+    plan, upserter, rows = big_page_setup(engine, shape)
     page = mapped(plan, rows)
     with engine.begin() as conn:
         assert upserter.upsert(conn, [*page.values, page.values[10]]) == 600
@@ -220,19 +227,7 @@ def test_insert_absent_fills_an_empty_table_and_says_so_when_a_key_was_there_aft
                                                                                       shape: str) -> None:
     """A first load into an empty table: PostgreSQL COPYs big pages straight in (binary for the created table,
     text for the legacy one); a key already there makes it answer False with nothing written."""
-    if shape == "created":
-        plan, target = plan_and_table(engine)
-    else:
-        make_table(engine, "customers",
-                   sa.Column("code", sa.CHAR(10), primary_key=True), sa.Column("name", sa.Text),
-                   sa.Column("active", sa.Boolean), sa.Column("trdr", sa.Numeric(20, 0)),
-                   sa.Column("balance", sa.Float), sa.Column("updated_at", sa.DateTime(timezone=True)),
-                   sa.Column("birthday", sa.Date))
-        target = TargetTable.reflect(engine, "customers")
-        plan = MappingPlan.compile(MAPPINGS, ["code"], "Europe/Athens", limits=target.limits())
-    upserter = Upserter(target, plan.typed_columns, ["code"], copy_threshold=200)
-    rows = [[f"K{i:04d}", f"όνομα {i}", "1", str(i), f"{i}.5", "2024-07-01 12:00:00", "2000-01-01"]
-            for i in range(600)]
+    plan, upserter, rows = big_page_setup(engine, shape)
     page = mapped(plan, rows)
     with engine.begin() as conn:
         assert upserter.is_empty(conn)
