@@ -419,7 +419,7 @@ def run_case(rows: int, database: str, url: str, workdir: Path, args: argparse.N
                 touched = sandbox.touch(TOUCH_EVERY)
                 assert touched == expected_counts(phase, rows)["updated"], touched
             profile = (RESULTS_DIR / f"profile-{stamp}-{database}-{rows}-{phase.replace(' ', '_').replace('%', '')}"
-                       ".prof") if args.profile else None
+                       ".prof") if args.profile and phase != "fetch only" else None  # fetch only is not a run
             before = sandbox.stats()
             got = run_child({"url": url, "instance_dir": str(instance), "secret": secret,
                              "integration_id": integration_id, "profile": str(profile) if profile else None,

@@ -184,9 +184,23 @@ def _lenient_datetime(s: Any, zone: ZoneInfo) -> datetime | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
 
 
+class LengthLimit:
+    """The string converter of a column that only limits the length: `compile_tuple` inlines its check."""
+
+    def __init__(self, max_length: int) -> None:
+        self.max_length = max_length
+
+    def __call__(self, s: Any) -> Any:
+        if s is not None and len(s) > self.max_length:
+            raise BadValue(f"at most {self.max_length} characters expected, got {len(s)}")
+        return s
+
+
 def _string_converter(max_length: int | None, padded: bool) -> Converter | None:
     if max_length is None and not padded:
         return None
+    if not padded:
+        return LengthLimit(max_length)  # type: ignore[arg-type]
 
     def to_string(s: Any) -> Any:
         if padded and s:

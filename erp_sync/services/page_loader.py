@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Engine, insert
@@ -59,8 +60,14 @@ def _cursor_index(fields: tuple[str, ...], cursor_field: str | None) -> int | No
 
 
 def _page_max_cursor(page: Page, index: int | None) -> str | None:
-    if index is None:
+    if index is None or not page.rows:
         return None
+    try:
+        top = max(map(itemgetter(index), page.rows))
+    except IndexError:  # a short row: it has no cursor value
+        top = None
+    if top is not None and top[:4] not in ("", "1899"):
+        return top  # the largest of all is not an empty value, so it is the largest non-empty one too
     values = [row[index] for row in page.rows if len(row) > index and row[index][:4] not in ("", "1899")]
     return max(values) if values else None
 

@@ -135,6 +135,9 @@ def test_column_limits_round_decimals_to_the_scale_and_refuse_what_does_not_fit(
         "decimal out of range for numeric(6, 2), got '10000'"
     assert convert_one("string", "abcdef", limits=limits).reason == "at most 5 characters expected, got 6"
     assert convert_one("string", "abcde", limits=limits) == "abcde"
+    assert convert_one("string", "Αθήνα", limits=limits) == "Αθήνα"  # characters, not bytes
+    assert convert_one("string", None, limits=limits) is None
+    assert convert_one("string", 123456, limits=limits).reason == "string expected, got 123456"  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("mappings", "keys", "field", "fragment"), [
