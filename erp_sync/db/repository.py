@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from erp_sync.clock import Clock
 from erp_sync.db.encryption import Cipher
-from erp_sync.db.models import Integration
+from erp_sync.db.models import Binding, Integration
 from erp_sync.domain.integration import IntegrationSpec, parse_spec
 from erp_sync.errors import ConflictError, NotFoundError
 
@@ -147,8 +147,13 @@ class IntegrationRepository:
             return self._record(row)
 
     def delete(self, integration_id: int) -> None:
+        """Delete an integration, its runs and its bindings. The integration row goes first: a run still writing
+        then waits for this transaction and fails to renew its lease, or has committed before and its bindings
+        are deleted here (bindings have no foreign key, see `Binding`)."""
         with self._sessions() as session:
             session.delete(self._row(session, integration_id))
+            session.flush()
+            session.execute(delete(Binding).where(Binding.integration_id == integration_id))
             session.commit()
 
     def rotate_keys(self) -> int:

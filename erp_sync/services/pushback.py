@@ -18,6 +18,7 @@ from sqlalchemy import insert
 from erp_sync.connectors.base import ErpConnector, PushRequest
 from erp_sync.db import bindings
 from erp_sync.db.models import RowError
+from erp_sync.db.runs import renew_lease
 
 if TYPE_CHECKING:
     from erp_sync.services.page_loader import PageContext
@@ -98,6 +99,7 @@ def push_local_changes(ctx: PageContext, connector: ErpConnector, now: datetime)
         result = connector.push(PushRequest(object=push_object, table=push_table, values=erp_values,
                                             record_id=erp_key, reference=reference))
         with ctx.engine.begin() as conn:
+            renew_lease(conn, ctx.lease, now, ctx.lease_ttl)  # also proves the integration still exists (`Binding`)
             if result.accepted:
                 report.pushed += 1
                 if erp_key is None:

@@ -124,14 +124,6 @@ def test_keys_with_quotes_backslashes_commas_and_greek_text_round_trip(engine: E
     assert local == {key: f"L:{key}" for key in keys}
 
 
-@pytest.mark.parametrize("count", [3, 300])
-def test_a_binding_for_an_unknown_integration_is_refused_on_every_path(engine: Engine, count: int) -> None:
-    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
-        bindings.upsert(conn, 99, rows(count), T0)
-    with engine.begin() as conn:
-        assert bindings.count(conn, 99) == 0
-
-
 def test_a_big_page_with_a_repeated_key_keeps_its_last_row(engine: Engine) -> None:
     page = [*rows(400), ("7", "C-last", "h-last", "s-last")]
     with engine.begin() as conn:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from erp_sync.db.engine import make_engine
-from erp_sync.db.migrate import current, upgrade
+from erp_sync.db.migrate import alembic_config, current, upgrade
 from erp_sync.db.models import Base
 
 
@@ -29,13 +30,13 @@ def test_upgrade_head_creates_every_table_and_autogenerate_finds_no_difference(d
         assert any(set(u["column_names"]) == {"integration_id", "scheduled_for"} for u in unique)
     finally:
         engine.dispose()
-    assert current(database_url) == "0002"
+    assert current(database_url) == "0003"
 
 
 def test_upgrade_is_idempotent(database_url: str) -> None:
     upgrade(database_url)
     upgrade(database_url)
-    assert current(database_url) == "0002"
+    assert current(database_url) == "0003"
 
 
 def test_upgrading_from_0001_keeps_every_binding_and_leaves_its_source_hash_to_the_next_run(database_url: str) -> None:
@@ -57,4 +58,28 @@ def test_upgrading_from_0001_keeps_every_binding_and_leaves_its_source_hash_to_t
     finally:
         engine.dispose()
     assert tuple(row) == ("42", "C42", "h42", None)
+    assert current(database_url) == "0003"
+    engine = make_engine(database_url)
+    try:  # 0003: bindings keep no foreign key (the code guarantees it, see models.Binding); runs keep theirs
+        assert inspect(engine).get_foreign_keys("erp_sync_bindings") == []
+        assert [fk["referred_table"] for fk in inspect(engine).get_foreign_keys("erp_sync_runs")] == [
+            "erp_sync_integrations"]
+    finally:
+        engine.dispose()
+
+
+def test_downgrading_0003_drops_orphaned_bindings_and_restores_the_foreign_key(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO erp_sync_bindings (integration_id, erp_key, local_key, row_hash, synced_at) "
+                              "VALUES (99, '1', 'C1', 'h1', :t)"), {"t": "2026-01-01T00:00:00+00:00"})
+        command.downgrade(alembic_config(database_url), "0002")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM erp_sync_bindings")).scalar_one() == 0
+        assert [fk["referred_table"] for fk in inspect(engine).get_foreign_keys("erp_sync_bindings")] == [
+            "erp_sync_integrations"]
+    finally:
+        engine.dispose()
     assert current(database_url) == "0002"
