@@ -26,7 +26,7 @@ from erp_sync.domain.run import RunStats
 
 @dataclass
 class PageContext:
-    """What stays the same for every page of one run."""
+    """What every page of one run shares."""
 
     engine: Engine
     spec: IntegrationSpec
@@ -38,8 +38,8 @@ class PageContext:
     upserter: Upserter
     dry_run: bool
     track_seen: bool
-    assume_new: bool = False
-    target_empty: bool = False
+    assume_new: bool = False  # no bindings when the run began (a first load), until a page proves otherwise
+    target_empty: bool = False  # nor target rows
     seen: set[str] = field(default_factory=set)
     max_cursor: str | None = None
 
@@ -145,18 +145,7 @@ def _load_page(ctx: PageContext, page: Page, now: datetime, *, assume_new: bool)
 
         if not ctx.dry_run:
             if changed_values:
-                if assume_new:  # the bindings first: a bound key costs as little as possible
-                    if not bindings.insert_absent(conn, ctx.integration_id, changed_bindings, now):
-                        raise _AlreadyBound
-                    if ctx.target_empty and not ctx.upserter.insert_absent(conn, changed_values):
-                        raise _AlreadyBound
-                else:
-                    bindings.insert_new(conn, ctx.integration_id,
-                                        [b for b in changed_bindings if known.get(b[0]) is None], now)
-                if not (assume_new and ctx.target_empty):
-                    ctx.upserter.upsert(conn, changed_values)
-                bindings.upsert(conn, ctx.integration_id, [b for b in changed_bindings if known.get(b[0]) is not None],
-                                now)
+                _write_changed(ctx, conn, changed_values, changed_bindings, known, now, assume_new=assume_new)
             if refreshed:
                 bindings.set_source_hashes(conn, ctx.integration_id, refreshed)
             if mapped.errors:
@@ -169,6 +158,24 @@ def _load_page(ctx: PageContext, page: Page, now: datetime, *, assume_new: bool)
         add_counts(conn, ctx.run_id, now, stats.as_dict())
         renew_lease(conn, ctx.lease, now, ctx.lease_ttl)
     return stats
+
+
+def _write_changed(ctx: PageContext, conn: Any, values: list[tuple[Any, ...]],
+                   binding_rows: list[tuple[str, str, str, str | None]], known: dict[str, str | None],
+                   now: datetime, *, assume_new: bool) -> None:
+    """The changed rows into the target and their bindings. Rows assumed new are inserted without lookups, the
+    bindings first (a key bound after all costs least there); `_AlreadyBound` when they were not all new."""
+    if not assume_new:
+        ctx.upserter.upsert(conn, values)
+        bindings.insert_new(conn, ctx.integration_id, [b for b in binding_rows if known.get(b[0]) is None], now)
+        bindings.upsert(conn, ctx.integration_id, [b for b in binding_rows if known.get(b[0]) is not None], now)
+        return
+    if not bindings.insert_absent(conn, ctx.integration_id, binding_rows, now):
+        raise _AlreadyBound
+    if not ctx.target_empty:
+        ctx.upserter.upsert(conn, values)
+    elif not ctx.upserter.insert_absent(conn, values):
+        raise _AlreadyBound
 
 
 _AtSource = tuple[list[Sequence[str]], list[str], dict[str, str], dict[str, str | None]]

@@ -177,7 +177,6 @@ class SyncRunner:
             lease=prepared.lease, lease_ttl=self._ttl, plan=plan, upserter=upserter, dry_run=prepared.dry_run,
             track_seen=complete_scan and spec.delete_policy != "ignore",
             assume_new=first_load, target_empty=first_load and self._is_empty(upserter))
-
         for page in read_ahead(connector.pages(source_query(spec), window)):
             if self._stop is not None and self._stop.is_set():
                 raise ErpSyncError("the process is shutting down; the run stopped after its last committed page "
