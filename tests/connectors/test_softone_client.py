@@ -152,6 +152,30 @@ def test_a_dropped_connection_is_retried_until_the_answer_arrives(scripted: Scri
     assert len(scripted.calls("getObjects")) == 2
 
 
+def test_a_request_in_flight_when_the_client_closes_fails_once_without_retry_warnings(
+        scripted: ScriptedServer, caplog: pytest.LogCaptureFixture) -> None:
+    scripted.routes["getobjects"] = lambda req: Reply(ok(count=1), delay=0.5)
+    client = client_for(scripted, max_retries=3)
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            client.call("getObjects")
+        except BaseException as exc:  # what the caller of a closed client sees
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call)
+    with caplog.at_level(logging.WARNING, logger="erp_sync"):
+        caller.start()
+        time.sleep(0.15)
+        client.close()
+        caller.join(5)
+    assert not caller.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], RetriableConnectorError), outcome
+    assert len(scripted.calls("getObjects")) == 1
+    assert not [r for r in caplog.records if "attempt" in r.getMessage()]
+
+
 def test_persistent_5xx_gives_up_after_max_retries_as_erp_unavailable(scripted: ScriptedServer) -> None:
     scripted.routes["getobjects"] = lambda req: Reply(b"<h1>Service Unavailable</h1>", status=503)
     with pytest.raises(RetriableConnectorError) as caught:

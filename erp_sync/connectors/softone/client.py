@@ -134,13 +134,14 @@ class SoftOneClient:
             stop=stop_after_attempt(cfg.max_retries + 1 if enabled else 1),
             wait=wait_exponential_jitter(multiplier=cfg.retry_backoff_seconds, max=cfg.retry_backoff_max_seconds,
                                          jitter=cfg.retry_backoff_seconds),
-            retry=retry_if_exception(should_retry),
+            retry=retry_if_exception(lambda exc: should_retry(exc) and not self._http.is_closed),
             sleep=self._sleep,
             reraise=True,
             before_sleep=self._log_retry,
         )
 
     def close(self) -> None:
+        """Close the connections; a request still on its way (a page asked for ahead) fails without a retry."""
         self._http.close()
 
     def _log_retry(self, state: RetryCallState) -> None:
