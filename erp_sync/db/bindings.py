@@ -176,7 +176,10 @@ def insert_new(conn: Connection, integration_id: int, rows: Sequence[tuple[str, 
     return written
 
 
-_INSERT_ABSENT = _UPSERT[:_UPSERT.index(" DO UPDATE")] + " DO NOTHING"
+_INSERT_ABSENT = (
+    "INSERT INTO erp_sync_bindings (integration_id, erp_key, local_key, row_hash, source_hash, synced_at) "
+    "VALUES ({marks}) ON CONFLICT (integration_id, erp_key) DO NOTHING"
+)
 _INSERT_ABSENT_SQLITE = _INSERT_ABSENT.format(marks="?, ?, ?, ?, ?, ?")
 _INSERT_ABSENT_POSTGRES = _INSERT_ABSENT.format(marks="%s, %s, %s, %s, %s, %s")
 
