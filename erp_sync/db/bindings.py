@@ -144,17 +144,32 @@ def upsert(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str,
     state and keeps the reference. Returns the rows written."""
     if not rows:
         return 0
-    stamp_of = BINDINGS.c.synced_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    stamp = stamp_of(synced_at) if stamp_of else synced_at
+    stamp = _stamp(conn, synced_at)
     if not _postgres(conn):
-        return run_many(conn, _UPSERT_SQLITE, [(integration_id, e, lk, h, s, stamp) for e, lk, h, s in rows])
-    if len(rows) > MERGE_THRESHOLD:
-        unique = {row[0]: row for row in rows}.values()  # one merge cannot touch a row twice
-        written = execute(conn, _MERGE_POSTGRES, [integration_id, stamp, *json_columns(unique)])
+        return run_many(conn, _UPSERT_SQLITE, _params(integration_id, rows, stamp))
+    if len(rows) > MERGE_THRESHOLD:  # one merge cannot touch a row twice
+        written = execute(conn, _MERGE_POSTGRES, [integration_id, stamp, *json_columns(_last_per_key(rows))])
     else:
-        written = run_many(conn, _UPSERT_POSTGRES, [(integration_id, e, lk, h, s, stamp) for e, lk, h, s in rows])
+        written = run_many(conn, _UPSERT_POSTGRES, _params(integration_id, rows, stamp))
     _keep_statistics(conn)
     return written
+
+
+def _stamp(conn: Connection, synced_at: datetime) -> Any:
+    """`synced_at` as the dialect binds it for the executemany and merge paths."""
+    stamp_of = BINDINGS.c.synced_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return stamp_of(synced_at) if stamp_of else synced_at
+
+
+def _params(integration_id: int, rows: Sequence[tuple[str, str, str, str | None]],
+            stamp: Any) -> list[tuple[Any, ...]]:
+    return [(integration_id, erp_key, local_key, row_hash, source, stamp)
+            for erp_key, local_key, row_hash, source in rows]
+
+
+def _last_per_key(rows: Sequence[tuple[str, str, str, str | None]]) -> list[tuple[str, str, str, str | None]]:
+    """The rows with each ERP key once: a key twice on one page keeps its last row."""
+    return list({row[0]: row for row in rows}.values())
 
 
 _COPY_POSTGRES = ("COPY erp_sync_bindings (integration_id, erp_key, local_key, row_hash, source_hash, synced_at) "
@@ -169,9 +184,13 @@ def insert_new(conn: Connection, integration_id: int, rows: Sequence[tuple[str, 
     must test every row for a conflict); elsewhere this is `upsert`. Returns the rows written."""
     if not _postgres(conn) or len(rows) <= MERGE_THRESHOLD:
         return upsert(conn, integration_id, rows, synced_at)
-    unique = {row[0]: row for row in rows}.values()  # a key twice on one page: its last row, as `upsert` keeps
-    written = copy_in(conn, _COPY_POSTGRES, ((integration_id, e, lk, h, s, synced_at) for e, lk, h, s in unique),
-                      _COPY_TYPES)
+    return _copy_new(conn, integration_id, _last_per_key(rows), synced_at)
+
+
+def _copy_new(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str, str, str | None]],
+              synced_at: datetime) -> int:
+    """PostgreSQL: binary COPY of bindings straight into the table; a key that exists fails it (unique violation)."""
+    written = copy_in(conn, _COPY_POSTGRES, _params(integration_id, rows, synced_at), _COPY_TYPES)
     _keep_statistics(conn)
     return written
 
@@ -195,23 +214,19 @@ def insert_absent(conn: Connection, integration_id: int, rows: Sequence[tuple[st
     """Insert bindings for keys that are believed to have none, without looking them up first (a first load).
     Returns False when any of them had a binding after all; the transaction must then be rolled back (on
     PostgreSQL it is already aborted) and the rows written the careful way."""
-    unique = list({row[0]: row for row in rows}.values())  # a key twice on one page: its last row
+    unique = _last_per_key(rows)
     if not unique:
         return True
     if _postgres(conn) and len(unique) > MERGE_THRESHOLD:
         try:
-            copy_in(conn, _COPY_POSTGRES, ((integration_id, e, lk, h, s, synced_at) for e, lk, h, s in unique),
-                    _COPY_TYPES)
+            _copy_new(conn, integration_id, unique, synced_at)
         except sa.exc.IntegrityError as error:
             if is_unique_violation(error):
                 return False
             raise
-        _keep_statistics(conn)
         return True
-    stamp_of = BINDINGS.c.synced_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    stamp = stamp_of(synced_at) if stamp_of else synced_at
     sql = _INSERT_ABSENT_POSTGRES if _postgres(conn) else _INSERT_ABSENT_SQLITE
-    return run_many(conn, sql, [(integration_id, e, lk, h, s, stamp) for e, lk, h, s in unique]) == len(unique)
+    return run_many(conn, sql, _params(integration_id, unique, _stamp(conn, synced_at))) == len(unique)
 
 
 def set_source_hashes(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str]]) -> int:

@@ -8,7 +8,7 @@ IDENTIFIER). Pages go through the DBAPI cursor (`executemany`); PostgreSQL pages
 COPYed into a temp table and merged with one statement. No RETURNING on bulk writes (PERFORMANCE.md).
 
 The driver-level calls and the per-column value adapters (what each dialect stores, so values read back equal) are
-`bulk.py`'s; `run_many`, `execute`, `fetch_all` and `copy_merge` stay importable from here.
+`bulk.py`'s.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,8 +28,6 @@ from erp_sync.db.bulk import (
     column_kind,
     copy_in,
     copy_merge,
-    execute,
-    fetch_all,
     is_unique_violation,
     run_many,
     value_adapter,
@@ -37,9 +35,6 @@ from erp_sync.db.bulk import (
 from erp_sync.domain.mapping import ColumnLimits, compile_tuple
 from erp_sync.domain.values import Converter
 from erp_sync.errors import ValidationError
-
-__all__ = ["IDENTIFIER", "TargetTable", "Upserter", "check_identifier", "copy_merge", "execute", "fetch_all",
-           "run_many"]
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _SQL_TYPES: dict[str, Any] = {
@@ -197,12 +192,9 @@ class Upserter:
         if not values:
             return 0
         if self._postgres and len(values) > self.copy_threshold:
-            unique = {self._key_of(v): v for v in values}.values()  # one merge cannot touch a row twice
-            rows = map(self._adapt, unique) if self._adapt else unique
-            if self._binary_types is None:
-                self._binary_types = binary_copy_types(conn, self._sql.table, self.columns, self._types)
+            rows, binary_types = self._copy_input(conn, values)
             return copy_merge(conn, self._sql.stage, self._sql.copy, self._sql.merge, self._sql.clear, rows,
-                              self._binary_types or None)
+                              binary_types)
         return run_many(conn, self._sql.upsert, list(map(self._adapt, values)) if self._adapt else values)
 
     def insert_absent(self, conn: Connection, values: Sequence[tuple[Any, ...]]) -> bool:
@@ -212,17 +204,22 @@ class Upserter:
         if not (self._postgres and len(values) > self.copy_threshold):
             self.upsert(conn, values)
             return True
-        unique = {self._key_of(v): v for v in values}.values()
-        if self._binary_types is None:
-            self._binary_types = binary_copy_types(conn, self._sql.table, self.columns, self._types)
         try:
-            copy_in(conn, self._sql.copy_direct, map(self._adapt, unique) if self._adapt else unique,
-                    self._binary_types or None)
+            copy_in(conn, self._sql.copy_direct, *self._copy_input(conn, values))
         except exc.IntegrityError as error:
             if is_unique_violation(error):
                 return False
             raise
         return True
+
+    def _copy_input(self, conn: Connection,
+                    values: Sequence[tuple[Any, ...]]) -> tuple[Iterable[Any], list[int] | None]:
+        """The adapted rows of a PostgreSQL COPY, a repeated key's last row only (one merge or insert cannot take a
+        key twice), and the columns' binary COPY types (None: text COPY)."""
+        unique = {self._key_of(v): v for v in values}.values()
+        if self._binary_types is None:
+            self._binary_types = binary_copy_types(conn, self._sql.table, self.columns, self._types)
+        return (map(self._adapt, unique) if self._adapt else unique), (self._binary_types or None)
 
     def is_empty(self, conn: Connection) -> bool:
         """Whether the table has no rows at all."""

@@ -171,12 +171,13 @@ class SyncRunner:
         upserter = Upserter(target, plan.typed_columns, list(spec.keys), soft_delete_column=spec.soft_delete_column)
         window = self._window(prepared)
         complete_scan = window is None or window.since is None
-        first_load = not prepared.dry_run and not self._any_bound(prepared.record.id)
+        assume_new, target_empty = (False, False) if prepared.dry_run else self._first_load(prepared.record.id,
+                                                                                          upserter)
         ctx = PageContext(
             engine=self._engine, spec=spec, integration_id=prepared.record.id, run_id=prepared.run_id,
             lease=prepared.lease, lease_ttl=self._ttl, plan=plan, upserter=upserter, dry_run=prepared.dry_run,
             track_seen=complete_scan and spec.delete_policy != "ignore",
-            assume_new=first_load, target_empty=first_load and self._is_empty(upserter))
+            assume_new=assume_new, target_empty=target_empty)
         for page in read_ahead(connector.pages(source_query(spec), window)):
             if self._stop is not None and self._stop.is_set():
                 raise ErpSyncError("the process is shutting down; the run stopped after its last committed page "
@@ -217,13 +218,12 @@ class SyncRunner:
             prepared.record.watermark, ctx.max_cursor, self._server_local(prepared))
         return self._finish(prepared, status, stats, None, None, watermark, details)
 
-    def _any_bound(self, integration_id: int) -> bool:
+    def _first_load(self, integration_id: int, upserter: Upserter) -> tuple[bool, bool]:
+        """(the integration has no bindings yet, and its target table is empty too)"""
         with self._engine.connect() as conn:
-            return bindings.any_bound(conn, integration_id)
-
-    def _is_empty(self, upserter: Upserter) -> bool:
-        with self._engine.connect() as conn:
-            return upserter.is_empty(conn)
+            if bindings.any_bound(conn, integration_id):
+                return False, False
+            return True, upserter.is_empty(conn)
 
     def _target(self, spec: IntegrationSpec) -> TargetTable:
         try:
