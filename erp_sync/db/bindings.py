@@ -23,7 +23,15 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from erp_sync.db.bulk import copy_in, execute, fetch_all, is_unique_violation, json_columns, run_many
+from erp_sync.db.bulk import (
+    copy_in,
+    execute,
+    fetch_all,
+    insert_rows,
+    is_unique_violation,
+    json_columns,
+    run_many,
+)
 from erp_sync.db.models import Binding
 
 BINDINGS: sa.Table = Binding.__table__  # type: ignore[assignment]
@@ -146,7 +154,7 @@ def upsert(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str,
         return 0
     stamp = _stamp(conn, synced_at)
     if not _postgres(conn):
-        return run_many(conn, _UPSERT_SQLITE, _params(integration_id, rows, stamp))
+        return insert_rows(conn, _UPSERT_SQLITE, _params(integration_id, rows, stamp))
     if len(rows) > MERGE_THRESHOLD:  # one merge cannot touch a row twice
         written = execute(conn, _MERGE_POSTGRES, [integration_id, stamp, *json_columns(_last_per_key(rows))])
     else:
@@ -226,7 +234,7 @@ def insert_absent(conn: Connection, integration_id: int, rows: Sequence[tuple[st
             raise
         return True
     sql = _INSERT_ABSENT_POSTGRES if _postgres(conn) else _INSERT_ABSENT_SQLITE
-    return run_many(conn, sql, _params(integration_id, unique, _stamp(conn, synced_at))) == len(unique)
+    return insert_rows(conn, sql, _params(integration_id, unique, _stamp(conn, synced_at))) == len(unique)
 
 
 def set_source_hashes(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str]]) -> int:

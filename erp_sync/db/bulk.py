@@ -2,7 +2,8 @@
 
 `run_many`, `execute` and `fetch_all` go straight to the DBAPI cursor of a SQLAlchemy `Connection`: no statement
 compilation and no Row objects per row, while the transaction stays the caller's and a driver error surfaces as
-SQLAlchemy's. `copy_merge` is PostgreSQL's fast path for big pages: COPY into a session temp table and one
+SQLAlchemy's; `insert_rows` is `run_many` for one-row INSERTs, sent to SQLite as multi-row VALUES statements.
+`copy_merge` is PostgreSQL's fast path for big pages: COPY into a session temp table and one
 `INSERT ... SELECT ... ON CONFLICT` merge; `binary_copy_types` says when that COPY can be binary. `json_columns`
 feeds the same kind of merge from statement parameters instead, which is faster for narrow text rows (bindings).
 The target upsert and the bindings both write through here (PERFORMANCE.md: no RETURNING, no ORM).
@@ -16,10 +17,12 @@ gets the text of any typed value (UTC ISO for datetimes).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -73,6 +76,33 @@ def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
     with _cursor(conn, sql) as cursor:
         cursor.executemany(sql, rows)
         return max(cursor.rowcount, 0)
+
+
+SQLITE_ROWS_PER_INSERT = 500
+
+
+def insert_rows(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    """`run_many` for an `INSERT ... VALUES (?, ..., ?) [ON CONFLICT ...]` of one row. On SQLite the rows go as
+    multi-row VALUES statements, up to SQLITE_ROWS_PER_INSERT rows or the bound-variable limit each: one statement
+    step per chunk instead of a reset, bind and step per row, ~0.5 µs a row less on a 15-column table. The rows
+    are applied in order, as by `executemany`. Returns the rows affected."""
+    if not rows or conn.dialect.name != "sqlite":
+        return run_many(conn, sql, rows)
+    width = len(rows[0])
+    one_row = "(" + ", ".join("?" * width) + ")"
+    head, found, tail = sql.partition(f" VALUES {one_row}")
+    if not found:
+        raise ValueError(f"expected a statement for one row of {width} values: {sql[:80]}")
+    limit = _driver(conn).getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    size = max(1, min(SQLITE_ROWS_PER_INSERT, limit // width))
+    written = 0
+    with _cursor(conn, sql) as cursor:
+        for start in range(0, len(rows), size):
+            chunk = rows[start:start + size]
+            cursor.execute(f"{head} VALUES {', '.join([one_row] * len(chunk))}{tail}",
+                           list(chain.from_iterable(chunk)))
+            written += max(cursor.rowcount, 0)
+    return written
 
 
 def execute(conn: Connection, sql: str, params: Sequence[Any] = ()) -> int:

@@ -28,6 +28,7 @@ from erp_sync.db.bulk import (
     column_kind,
     copy_in,
     copy_merge,
+    insert_rows,
     is_unique_violation,
     run_many,
     value_adapter,
@@ -195,7 +196,7 @@ class Upserter:
             rows, binary_types = self._copy_input(conn, values)
             return copy_merge(conn, self._sql.stage, self._sql.copy, self._sql.merge, self._sql.clear, rows,
                               binary_types)
-        return run_many(conn, self._sql.upsert, list(map(self._adapt, values)) if self._adapt else values)
+        return insert_rows(conn, self._sql.upsert, list(map(self._adapt, values)) if self._adapt else values)
 
     def insert_absent(self, conn: Connection, values: Sequence[tuple[Any, ...]]) -> bool:
         """Write rows whose keys are believed absent from the table (a first load into an empty table). PostgreSQL
