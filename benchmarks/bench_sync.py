@@ -28,10 +28,12 @@ after 50 getBrowserData calls, 20-minute sessions): the connector reopens the br
 which the sandbox-side getBrowserInfo count shows. The only change a benchmark needs is the bulk `touch`.
 
     .venv/bin/python benchmarks/bench_sync.py [--rows 100000 1000000] [--databases sqlite postgresql]
-        [--page-size N] [--output results.json] [--profile]
+        [--page-size N] [--repeat N] [--output results.json] [--profile]
 
 Results go to benchmarks/results/ (git-ignored). Noise between runs is 10-40% on small machines: compare the
-ratios of one run, not absolute rates across runs. `--profile` runs each phase under cProfile (rates are then not
+ratios of one run, not absolute rates across runs. `--repeat 3` runs the reference and every case three times
+(each case on a fresh database and sandbox, each reference before its cases) and reports per phase the run with the
+median rate against the median reference timing, with the spread of the ratios. `--profile` runs each phase under cProfile (rates are then not
 comparable) and prints the top functions.
 """
 
@@ -47,6 +49,7 @@ import pstats
 import resource
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -366,6 +369,9 @@ class PhaseResult:
     ratio_resync: float = 0.0
     target: float | None = None
     checks: list[str] = field(default_factory=list)
+    repeat: int = 1
+    ratio_low: float = 0.0  # lowest and highest ratio of this phase over the repeats (--repeat)
+    ratio_high: float = 0.0
 
 
 def expected_counts(phase: str, rows: int) -> dict[str, int]:
@@ -404,6 +410,25 @@ def count_target(url: str) -> int:
             return int(conn.execute(text("SELECT count(*) FROM customers")).scalar_one())
     finally:
         engine.dispose()
+
+
+def run_database(rows: int, database: str, workdir: Path, cluster: Any, args: argparse.Namespace, secret: str,
+                 stamp: str, repeat: int) -> list[PhaseResult]:
+    """One case on a fresh database: a new SQLite file (removed afterwards) or a new PostgreSQL database."""
+    if database == "sqlite":
+        path = workdir / f"bench-{rows}.sqlite3"
+        url = f"sqlite:///{path}"
+    else:
+        url = cluster.create_database("bench")
+    try:
+        results = run_case(rows, database, url, workdir, args, secret, stamp)
+    finally:
+        if database == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+    for result in results:
+        result.repeat = repeat
+    return results
 
 
 def run_case(rows: int, database: str, url: str, workdir: Path, args: argparse.Namespace,
@@ -462,13 +487,30 @@ def print_profile(path: Path, top: int = 25) -> None:
 
 # --- reporting -------------------------------------------------------------------------------------------------
 
-def rate_results(results: list[PhaseResult], references: dict[int, Reference]) -> None:
+def median_reference(measured: list[Reference]) -> Reference:
+    """The reference of one row count over its repeats: the median time of each of its two figures."""
+    return Reference(measured[0].rows, statistics.median(r.load_seconds for r in measured),
+                     statistics.median(r.resync_seconds for r in measured))
+
+
+def rate_results(results: list[PhaseResult], references: dict[int, Reference]) -> list[PhaseResult]:
+    """Rates and ratios of every phase run; returns one result per (rows, database, phase): the run with the
+    median rate (of an even number of repeats, the lower middle), with the spread of the ratios over the repeats."""
+    groups: dict[tuple[int, str, str], list[PhaseResult]] = {}
     for r in results:
         ref = references[r.rows]
         r.rate = r.fetched / r.wall
         r.ratio = r.rate / ref.load_rate
         r.ratio_resync = r.rate / ref.resync_rate
         r.target = TARGETS.get(r.phase)
+        groups.setdefault((r.rows, r.database, r.phase), []).append(r)
+    medians = []
+    for runs in groups.values():
+        middle = statistics.median_low(r.rate for r in runs)
+        chosen = next(r for r in runs if r.rate == middle)
+        chosen.ratio_low, chosen.ratio_high = min(r.ratio for r in runs), max(r.ratio for r in runs)
+        medians.append(chosen)
+    return medians
 
 
 def memory_verdicts(results: list[PhaseResult]) -> dict[str, dict[str, Any]]:
@@ -487,15 +529,18 @@ def memory_verdicts(results: list[PhaseResult]) -> dict[str, dict[str, Any]]:
 
 
 def print_table(results: list[PhaseResult], references: dict[int, Reference],
-                memory: dict[str, dict[str, Any]]) -> None:
+                memory: dict[str, dict[str, Any]], repeats: int) -> None:
     print()
+    if repeats > 1:
+        print(f"each figure: the median of {repeats} runs (the reference: the median of its {repeats} timings); "
+              "'spread' gives the lowest and highest ratio of the runs")
     for rows, ref in references.items():
         print(f"reference, {rows:,} rows: plain sqlite3 executemany upsert, one transaction, WAL, synchronous=NORMAL:"
               f" first load {ref.load_rate:,.0f} rows/s ({ref.load_seconds:.2f} s); re-sync, every row guarded away"
               f" {ref.resync_rate:,.0f} rows/s ({ref.resync_seconds:.2f} s)")
     header = (f"{'rows':>9} {'database':<10} {'phase':<11} {'rows/s':>9} {'x ref':>6} {'target':>14} "
               f"{'x ref re-sync':>13} {'inserted':>9} {'updated':>8} {'unchanged':>9} {'wall s':>7} "
-              f"{'cpu':>5} {'sandbox':>7} {'RSS MB':>7} {'opens':>5}")
+              f"{'cpu':>5} {'sandbox':>7} {'RSS MB':>7} {'opens':>5}" + (f" {'spread':>9}" if repeats > 1 else ""))
     print()
     print(header)
     print("-" * len(header))
@@ -503,7 +548,8 @@ def print_table(results: list[PhaseResult], references: dict[int, Reference],
         target = "" if r.target is None else f">={r.target:.0%} {'holds' if r.ratio >= r.target else 'MISSED'}"
         print(f"{r.rows:>9,} {r.database:<10} {r.phase:<11} {r.rate:>9,.0f} {r.ratio:>6.0%} {target:>14} "
               f"{r.ratio_resync:>13.0%} {r.inserted:>9,} {r.updated:>8,} {r.unchanged:>9,} {r.wall:>7.1f} "
-              f"{r.cpu_share:>5.0%} {r.sandbox_cpu_share:>7.0%} {r.peak_rss_mb:>7.0f} {r.browser_opens:>5}")
+              f"{r.cpu_share:>5.0%} {r.sandbox_cpu_share:>7.0%} {r.peak_rss_mb:>7.0f} {r.browser_opens:>5}"
+              + (f" {r.ratio_low:>4.0%}-{r.ratio_high:.0%}" if repeats > 1 else ""))
     print()
     print("x ref: rate / reference first-load rate of the same row count. cpu / sandbox: CPU time of the engine's "
           "child / of the sandbox process per wall second. RSS MB: peak RSS (VmHWM) of the child, imports included. "
@@ -523,6 +569,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--page-size", type=int, default=None,
                         help="the integration's pageSize (browser LIMIT); default: the integration default (5000)")
     parser.add_argument("--output", default="results.json", help="JSON results, under benchmarks/results/")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the reference and every case this many times and report the medians (the "
+                             "machine's noise is 10-40%% between runs; 3 takes three times as long)")
     parser.add_argument("--profile", action="store_true", help="run each phase under cProfile and print the top")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -549,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if bin_dir is None:
             sys.exit("PostgreSQL is not installed here; run with --databases sqlite")
         cluster = PostgresCluster(bin_dir).start()
-    references: dict[int, Reference] = {}
+    measured: dict[int, list[Reference]] = {}
     results: list[PhaseResult] = []
     print(f"sandbox seed {SEED}, {len(COLUMNS)} mapped columns, pages of {args.page_size or 'the default size'}, "
           f"1% = every {TOUCH_EVERY}th row touched", flush=True)
@@ -557,29 +606,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         with tempfile.TemporaryDirectory(prefix="bench-sync-") as folder:
             workdir = Path(folder)
             for rows in args.rows:
-                references[rows] = ref = run_reference(rows, workdir)
-                gc.collect()
-                print(f"  reference  {rows:>9,} first load  {ref.load_rate:>9,.0f} rows/s, re-sync "
-                      f"{ref.resync_rate:,.0f} rows/s", flush=True)
-                for database in args.databases:
-                    if database == "sqlite":
-                        path = workdir / f"bench-{rows}.sqlite3"
-                        url = f"sqlite:///{path}"
-                    else:
-                        assert cluster is not None
-                        url = cluster.create_database("bench")
-                    try:
-                        results += run_case(rows, database, url, workdir, args, secret, stamp)
-                    finally:
-                        if database == "sqlite":
-                            for suffix in ("", "-wal", "-shm"):
-                                Path(f"{path}{suffix}").unlink(missing_ok=True)
+                for repeat in range(1, args.repeat + 1):
+                    ref = run_reference(rows, workdir)
+                    measured.setdefault(rows, []).append(ref)
+                    gc.collect()
+                    print(f"  reference  {rows:>9,} first load  {ref.load_rate:>9,.0f} rows/s, re-sync "
+                          f"{ref.resync_rate:,.0f} rows/s" + (f"  (run {repeat} of {args.repeat})"
+                                                              if args.repeat > 1 else ""), flush=True)
+                    for database in args.databases:
+                        results += run_database(rows, database, workdir, cluster, args, secret, stamp, repeat)
     finally:
         if cluster is not None:
             cluster.stop()
-    rate_results(results, references)
+    references = {rows: median_reference(refs) for rows, refs in measured.items()}
+    medians = rate_results(results, references)
     memory = memory_verdicts(results)
-    print_table(results, references, memory)
+    print_table(medians, references, memory, args.repeat)
     elapsed = time.monotonic() - started
     print(f"\ntotal {elapsed / 60:.1f} min")
     output = Path(args.output)
@@ -587,9 +629,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     output.write_text(json.dumps({
         "when": stamp, "page_size": args.page_size, "columns": len(COLUMNS), "seconds": elapsed,
         "load_average_at_start": load, "cpus": os.cpu_count(),
-        "references": {rows: {**asdict(ref), "load_rate": ref.load_rate, "resync_rate": ref.resync_rate}
+        "repeats": args.repeat,
+        "references": {rows: {**asdict(ref), "load_rate": ref.load_rate, "resync_rate": ref.resync_rate,
+                              "measured": [asdict(m) for m in measured[rows]]}
                        for rows, ref in references.items()},
-        "results": [asdict(r) for r in results], "memory": memory,
+        "medians": [asdict(r) for r in medians], "results": [asdict(r) for r in results], "memory": memory,
     }, indent=2))
     print(f"results: {output}")
 
