@@ -33,8 +33,8 @@ which the sandbox-side getBrowserInfo count shows. The only change a benchmark n
 Results go to benchmarks/results/ (git-ignored). Noise between runs is 10-40% on small machines: compare the
 ratios of one run, not absolute rates across runs. `--repeat 3` runs the reference and every case three times
 (each case on a fresh database and sandbox, each reference before its cases) and reports per phase the run with the
-median rate against the median reference timing, with the spread of the ratios. `--profile` runs each phase under cProfile (rates are then not
-comparable) and prints the top functions.
+median rate against the median reference timing, with the spread of the ratios. `--profile` runs each phase under
+cProfile (rates are then not comparable) and prints the top functions.
 """
 
 from __future__ import annotations
