@@ -102,8 +102,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     app = _build(settings, migrate=settings.is_sqlite or args.migrate)
     if settings.sandbox_enabled:
-        _start_sandbox(app, args.sandbox_port)
-    server = create_server(create_app(app), host=args.host, port=args.port, threads=args.threads)
+        _start_sandbox(app, args.sandbox_port)  # a sandbox port in use: werkzeug says so and exits with 1
+    try:
+        server = create_server(create_app(app), host=args.host, port=args.port, threads=args.threads)
+    except OSError as exc:
+        app.close()
+        print(f"erp-sync: cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); stop the process that "
+              "holds the port or choose another with --port", file=sys.stderr)
+        return EXIT_FAILED
     threading.Thread(target=server.run, name="http", daemon=True).start()
     token_file = settings.instance_dir / "api-token"
     token_hint = token_file if token_file.exists() else "ERP_SYNC_API_TOKEN"

@@ -57,6 +57,26 @@ def test_the_embedded_default_syncs_the_demo_at_once_and_stops_cleanly_on_sigter
         assert db.execute("SELECT count(*) FROM erp_sync_runs WHERE status = 'running'").fetchone() == (0,)
 
 
+@pytest.mark.parametrize(("command", "says"), [
+    (["serve", "--port"], "erp-sync: cannot listen on 127.0.0.1:{port} (Address already in use); stop the process "
+                          "that holds the port or choose another with --port"),
+    (["serve", "--port", "0", "--sandbox-port"], "Port {port} is in use by another program"),  # werkzeug's words
+    (["sandbox", "--port"], "Port {port} is in use by another program"),
+])
+def test_a_port_in_use_is_said_plainly_with_exit_code_1(tmp_path: Path, command: list[str], says: str) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ERP_SYNC_", "CRON_SECRET", "SYNC_TIMEOUT", "DATABASE_URL"))}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([ERP_SYNC, *command, str(port)], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=60, check=False)
+    assert done.returncode == 1, done.stderr
+    assert says.format(port=port) in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def _healthy(base: str) -> bool:
     try:
         return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
