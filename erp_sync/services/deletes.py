@@ -7,6 +7,7 @@ truncated ERP answer must never empty a table. Nothing is deleted when the guard
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from erp_sync.db import bindings
@@ -18,14 +19,18 @@ if TYPE_CHECKING:
     from erp_sync.services.page_loader import PageContext
 
 BATCH = 500
+SCAN_BATCH = 5000  # bound keys checked against the seen ones at a time
 
 
 def reconcile_deletes(ctx: PageContext, now: datetime) -> int:
     """Apply the delete policy to bound records not seen in this complete scan; returns how many."""
+    gone: list[tuple[str, str]] = []
     with ctx.engine.connect() as conn:
         bound = bindings.count(conn, ctx.integration_id)
-        gone = [(erp_key, local_key) for erp_key, local_key in bindings.iter_bound(conn, ctx.integration_id)
-                if erp_key not in ctx.seen]
+        pairs = bindings.iter_bound(conn, ctx.integration_id)
+        while batch := list(islice(pairs, SCAN_BATCH)):
+            missing = set(ctx.seen.missing([erp_key for erp_key, _ in batch]))
+            gone.extend(pair for pair in batch if pair[0] in missing)
     if not gone:
         return 0
     if rules.delete_share_exceeded(len(gone), bound, ctx.spec.options.max_delete_share):

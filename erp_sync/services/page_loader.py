@@ -22,6 +22,7 @@ from erp_sync.db.target import Upserter
 from erp_sync.domain.integration import IntegrationSpec
 from erp_sync.domain.mapping import BoundMapping, MappingPlan
 from erp_sync.domain.run import RunStats
+from erp_sync.services.seen_keys import SeenKeys
 
 
 @dataclass
@@ -40,7 +41,7 @@ class PageContext:
     track_seen: bool
     assume_new: bool = False  # no bindings when the run began (a first load), until a page proves otherwise
     target_empty: bool = False  # nor target rows
-    seen: set[str] = field(default_factory=set)
+    seen: SeenKeys = field(default_factory=SeenKeys)  # ERP keys read, while track_seen
     max_cursor: str | None = None
 
 

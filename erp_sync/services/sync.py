@@ -178,6 +178,15 @@ class SyncRunner:
             lease=prepared.lease, lease_ttl=self._ttl, plan=plan, upserter=upserter, dry_run=prepared.dry_run,
             track_seen=complete_scan and spec.delete_policy != "ignore",
             assume_new=assume_new, target_empty=target_empty)
+        try:
+            return self._read_and_finish(prepared, connector, ctx, window, stats, progress, context)
+        finally:
+            ctx.seen.close()
+
+    def _read_and_finish(self, prepared: PreparedRun, connector: ErpConnector, ctx: PageContext,
+                         window: Window | None, stats: RunStats, progress: ProgressCallback | None,
+                         context: dict[str, Any]) -> RunOutcome:
+        spec = prepared.record.spec
         for page in read_ahead(connector.pages(source_query(spec), window)):
             if self._stop is not None and self._stop.is_set():
                 raise ErpSyncError("the process is shutting down; the run stopped after its last committed page "
@@ -203,7 +212,7 @@ class SyncRunner:
                     code="TOO_MANY_ROW_ERRORS", details={"page": page.number})
 
         details: dict[str, Any] = {}
-        if complete_scan and spec.delete_policy != "ignore":
+        if ctx.track_seen:
             stats.deleted = reconcile_deletes(ctx, self._clock.now())
         if spec.direction == "two_way":
             push = push_local_changes(ctx, connector, self._clock.now())

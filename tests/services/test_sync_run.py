@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from tests_support import erp_rows, run_row, table_rows
 from erp_sync.bootstrap import ErpSync
 from erp_sync.errors import ErpSyncError
 from erp_sync.sandbox import RunningSandbox
+from erp_sync.services import seen_keys
 
 
 def test_first_run_loads_every_erp_row_with_greek_text_intact(erp: ErpSync, sandbox: RunningSandbox,
@@ -110,6 +112,28 @@ def test_deleted_erp_rows_are_soft_deleted_after_a_complete_scan(erp: ErpSync, s
     local = table_rows(erp)
     assert all(local[k]["deleted_at"] is not None for k in gone)
     assert sum(1 for r in local.values() if r["deleted_at"] is not None) == 2
+
+
+def test_deletes_come_out_the_same_when_the_seen_keys_spill_to_disk(
+        erp: ErpSync, sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(seen_keys, "IN_MEMORY_KEYS", 150)  # the sandbox has 250 customers, pages of 100
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(seen_keys.tempfile, "tempdir", str(scratch))
+    spec = customer_integration(sandbox.url, deletePolicy="hard_delete")
+    integration = erp.integrations.create(spec).id
+    erp.runner.run(integration, "api")
+    gone = sorted(erp_rows(sandbox))[7:10] + sorted(erp_rows(sandbox))[-2:]
+    for key in gone:
+        sandbox.app.state.delete_row("CUSTOMER", key)
+    on_disk = []
+    outcome = erp.runner.run(integration, "api", full=True,
+                             progress=lambda _stats: on_disk.append(len(list(scratch.glob("erp-sync-seen-*")))))
+    assert outcome.status == "succeeded" and outcome.stats.deleted == 5
+    assert on_disk == [0, 1, 1]  # spilled while the second page was read
+    assert list(scratch.iterdir()) == []  # and removed when the run ended
+    local = table_rows(erp)
+    assert len(local) == 245 and not set(gone) & set(local)
 
 
 def test_the_delete_guard_refuses_to_empty_a_table(erp: ErpSync, sandbox: RunningSandbox) -> None:
