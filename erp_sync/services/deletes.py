@@ -24,21 +24,24 @@ SCAN_BATCH = 5000  # bound keys checked against the seen ones at a time
 
 def reconcile_deletes(ctx: PageContext, now: datetime) -> int:
     """Apply the delete policy to bound records not seen in this complete scan; returns how many."""
-    gone: list[tuple[str, str]] = []
+    share = ctx.spec.options.max_delete_share
+    gone: list[tuple[str, str]] = []  # collected while the guard allows them: an empty answer holds no memory
+    missing = 0
     with ctx.engine.connect() as conn:
         bound = bindings.count(conn, ctx.integration_id)
         pairs = bindings.iter_bound(conn, ctx.integration_id)
         while batch := list(islice(pairs, SCAN_BATCH)):
-            missing = set(ctx.seen.missing([erp_key for erp_key, _ in batch]))
-            gone.extend(pair for pair in batch if pair[0] in missing)
-    if not gone:
+            unseen = set(ctx.seen.missing([erp_key for erp_key, _ in batch]))
+            missing += len(unseen)
+            if not rules.delete_share_exceeded(missing, bound, share):
+                gone.extend(pair for pair in batch if pair[0] in unseen)
+    if not missing:
         return 0
-    if rules.delete_share_exceeded(len(gone), bound, ctx.spec.options.max_delete_share):
+    if rules.delete_share_exceeded(missing, bound, share):
         raise ErpSyncError(
-            f"{len(gone)} of {bound} bound rows are missing from the ERP's answer, more than the "
-            f"{ctx.spec.options.max_delete_share:.0%} allowed; nothing was deleted. If the ERP really lost them, "
-            "raise options.maxDeleteShare for one run", code="DELETE_GUARD",
-            details={"missing": len(gone), "bound": bound})
+            f"{missing} of {bound} bound rows are missing from the ERP's answer, more than the {share:.0%} allowed; "
+            "nothing was deleted. If the ERP really lost them, raise options.maxDeleteShare for one run",
+            code="DELETE_GUARD", details={"missing": missing, "bound": bound})
     if ctx.dry_run:
         return len(gone)
     for start in range(0, len(gone), BATCH):

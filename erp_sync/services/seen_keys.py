@@ -26,11 +26,7 @@ class SeenKeys:
         self._keys: set[str] = set()
         self._db: sqlite3.Connection | None = None
         self._cleanup: weakref.finalize | None = None
-
-    @property
-    def folder(self) -> Path | None:
-        """Where the keys are on disk once spilled (None while they are in memory)."""
-        return None if self._cleanup is None or not self._cleanup.alive else self._cleanup.peek()[2][1]
+        self.folder: Path | None = None  # where the keys are once spilled to disk
 
     def update(self, keys: Iterable[str]) -> None:
         if self._db is not None:
@@ -47,8 +43,8 @@ class SeenKeys:
         found: set[str] = set()
         for start in range(0, len(keys), _BATCH):
             chunk = keys[start:start + _BATCH]
-            marks = ", ".join("?" * len(chunk))
-            found.update(key for (key,) in self._db.execute(f"SELECT key FROM seen WHERE key IN ({marks})", chunk))  # noqa: S608
+            query = f"SELECT key FROM seen WHERE key IN ({', '.join('?' * len(chunk))})"  # noqa: S608 - marks only
+            found.update(key for (key,) in self._db.execute(query, chunk))
         return [key for key in keys if key not in found]
 
     def close(self) -> None:
@@ -56,7 +52,7 @@ class SeenKeys:
         self._keys = set()
         if self._cleanup is not None:
             self._cleanup()
-        self._db, self._cleanup = None, None
+        self._db, self._cleanup, self.folder = None, None, None
 
     def _spill(self) -> None:
         folder = Path(tempfile.mkdtemp(prefix="erp-sync-seen-"))
@@ -68,7 +64,7 @@ class SeenKeys:
         db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY) WITHOUT ROWID")
         db.execute("BEGIN")  # one transaction for the run: nothing here needs to survive it
         db.executemany("INSERT INTO seen (key) VALUES (?)", ((key,) for key in sorted(self._keys)))
-        self._db, self._keys = db, set()
+        self._db, self._keys, self.folder = db, set(), folder
 
 
 def _remove(db: sqlite3.Connection, folder: Path) -> None:

@@ -15,7 +15,7 @@ from tests_support import erp_rows, run_row, table_rows
 from erp_sync.bootstrap import ErpSync
 from erp_sync.errors import ErpSyncError
 from erp_sync.sandbox import RunningSandbox
-from erp_sync.services import seen_keys
+from erp_sync.services import deletes, seen_keys
 
 
 def test_first_run_loads_every_erp_row_with_greek_text_intact(erp: ErpSync, sandbox: RunningSandbox,
@@ -136,7 +136,9 @@ def test_deletes_come_out_the_same_when_the_seen_keys_spill_to_disk(
     assert len(local) == 245 and not set(gone) & set(local)
 
 
-def test_the_delete_guard_refuses_to_empty_a_table(erp: ErpSync, sandbox: RunningSandbox) -> None:
+def test_the_delete_guard_refuses_to_empty_a_table(erp: ErpSync, sandbox: RunningSandbox,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(deletes, "SCAN_BATCH", 20)  # the bindings walk in 13 batches: the count spans them all
     spec = customer_integration(sandbox.url, deletePolicy="hard_delete")
     integration = erp.integrations.create(spec).id
     erp.runner.run(integration, "api")
@@ -144,6 +146,8 @@ def test_the_delete_guard_refuses_to_empty_a_table(erp: ErpSync, sandbox: Runnin
         sandbox.app.state.delete_row("CUSTOMER", key)
     outcome = erp.runner.run(integration, "api", full=True)
     assert outcome.status == "failed" and outcome.error_code == "DELETE_GUARD"
+    assert "100 of 250 bound rows are missing" in (outcome.error_message or "")
+    assert outcome.details == {"missing": 100, "bound": 250}
     assert len(table_rows(erp)) == 250
 
 
