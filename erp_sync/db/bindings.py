@@ -274,14 +274,6 @@ def iter_erp_keys(conn: Connection, integration_id: int, batch_size: int = 5000)
     yield from conn.execute(statement).scalars()
 
 
-def iter_bound(conn: Connection, integration_id: int, batch_size: int = 5000) -> Iterator[tuple[str, str]]:
-    """Every (erp_key, local_key) of an integration in ERP key order, streamed (for deletion scans)."""
-    statement = (sa.select(BINDINGS.c.erp_key, BINDINGS.c.local_key)
-                 .where(BINDINGS.c.integration_id == integration_id)
-                 .order_by(BINDINGS.c.erp_key).execution_options(yield_per=batch_size))
-    yield from ((erp_key, local_key) for erp_key, local_key in conn.execute(statement))
-
-
 def count(conn: Connection, integration_id: int) -> int:
     statement = sa.select(sa.func.count()).select_from(BINDINGS).where(BINDINGS.c.integration_id == integration_id)
     return conn.execute(statement).scalar_one()

@@ -25,23 +25,25 @@ SCAN_BATCH = 5000  # bound keys checked against the seen ones at a time
 def reconcile_deletes(ctx: PageContext, now: datetime) -> int:
     """Apply the delete policy to bound records not seen in this complete scan; returns how many."""
     share = ctx.spec.options.max_delete_share
-    gone: list[tuple[str, str]] = []  # collected while the guard allows them: an empty answer holds no memory
+    gone_keys: list[str] = []  # collected while the guard allows them: an empty answer holds no memory
     missing = 0
     with ctx.engine.connect() as conn:
         bound = bindings.count(conn, ctx.integration_id)
-        pairs = bindings.iter_bound(conn, ctx.integration_id)
-        while batch := list(islice(pairs, SCAN_BATCH)):
-            unseen = set(ctx.seen.missing([erp_key for erp_key, _ in batch]))
+        erp_keys = bindings.iter_erp_keys(conn, ctx.integration_id)
+        while batch := list(islice(erp_keys, SCAN_BATCH)):
+            unseen = ctx.seen.missing(batch)
             missing += len(unseen)
             if not rules.delete_share_exceeded(missing, bound, share):
-                gone.extend(pair for pair in batch if pair[0] in unseen)
-    if not missing:
-        return 0
-    if rules.delete_share_exceeded(missing, bound, share):
-        raise ErpSyncError(
-            f"{missing} of {bound} bound rows are missing from the ERP's answer, more than the {share:.0%} allowed; "
-            "nothing was deleted. If the ERP really lost them, raise options.maxDeleteShare for one run",
-            code="DELETE_GUARD", details={"missing": missing, "bound": bound})
+                gone_keys.extend(unseen)
+        if not missing:
+            return 0
+        if rules.delete_share_exceeded(missing, bound, share):
+            raise ErpSyncError(
+                f"{missing} of {bound} bound rows are missing from the ERP's answer, more than the {share:.0%} "
+                "allowed; nothing was deleted. If the ERP really lost them, raise options.maxDeleteShare for one run",
+                code="DELETE_GUARD", details={"missing": missing, "bound": bound})
+        local_keys = bindings.local_keys_for(conn, ctx.integration_id, gone_keys)
+    gone = [(erp_key, local_keys[erp_key]) for erp_key in gone_keys if erp_key in local_keys]
     if ctx.dry_run:
         return len(gone)
     for start in range(0, len(gone), BATCH):
