@@ -29,8 +29,8 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_sync.py
+bench: $(STAMP)  # make bench ARGS='--repeat 3' for the README's figures
+	$(BIN)/python benchmarks/bench_sync.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) instance .tools .pytest_cache .ruff_cache
