@@ -7,8 +7,9 @@ compares local rows with) and `source_hash` of the ERP's own text under the mapp
 ERP row is recognised before it is mapped); a push, which changes the ERP row, forgets the source hash.
 Two-way sync uses the small operations at the end: pending pushes, their outcome, and
 the reference that makes a retried insert findable. Every function runs inside the caller's transaction; the bulk
-ones follow the same speed rules as the target upsert (DBAPI executemany; for big PostgreSQL pages, bindings that
-exist are updated by one merge statement fed by JSON arrays, see _MERGE_POSTGRES, and new ones are COPYed in).
+ones follow the same speed rules as the target upsert (DBAPI writes: multi-row VALUES on SQLite, executemany on
+PostgreSQL; for big PostgreSQL pages, bindings that exist are updated by one merge statement fed by JSON arrays, see
+_MERGE_POSTGRES, and new ones are COPYed in).
 """
 
 from __future__ import annotations
@@ -37,11 +38,14 @@ from erp_sync.db.models import Binding
 BINDINGS: sa.Table = Binding.__table__  # type: ignore[assignment]
 PENDING = "pending"
 MERGE_THRESHOLD = 200
-_UPSERT = (
-    "INSERT INTO erp_sync_bindings (integration_id, erp_key, local_key, row_hash, source_hash, synced_at) "
-    "VALUES ({marks}) ON CONFLICT (integration_id, erp_key) DO UPDATE SET local_key = excluded.local_key, "
-    "row_hash = excluded.row_hash, source_hash = excluded.source_hash, synced_at = excluded.synced_at, "
-    "push_state = NULL, push_error = NULL"
+_COLUMNS = "(integration_id, erp_key, local_key, row_hash, source_hash, synced_at)"
+_INSERT = (
+    "INSERT INTO erp_sync_bindings " + _COLUMNS  # noqa: S608 - constants only
+    + " VALUES ({marks}) ON CONFLICT (integration_id, erp_key) "
+)
+_UPSERT = _INSERT + (
+    "DO UPDATE SET local_key = excluded.local_key, row_hash = excluded.row_hash, source_hash = excluded.source_hash, "
+    "synced_at = excluded.synced_at, push_state = NULL, push_error = NULL"
 )
 _UPSERT_SQLITE = _UPSERT.format(marks="?, ?, ?, ?, ?, ?")
 _UPSERT_POSTGRES = _UPSERT.format(marks="%s, %s, %s, %s, %s, %s")
@@ -180,8 +184,7 @@ def _last_per_key(rows: Sequence[tuple[str, str, str, str | None]]) -> list[tupl
     return list({row[0]: row for row in rows}.values())
 
 
-_COPY_POSTGRES = ("COPY erp_sync_bindings (integration_id, erp_key, local_key, row_hash, source_hash, synced_at) "
-                  "FROM STDIN")
+_COPY_POSTGRES = "COPY erp_sync_bindings " + _COLUMNS + " FROM STDIN"
 _COPY_TYPES = ("int4", "text", "text", "text", "text", "timestamptz")
 
 
@@ -203,10 +206,7 @@ def _copy_new(conn: Connection, integration_id: int, rows: Sequence[tuple[str, s
     return written
 
 
-_INSERT_ABSENT = (
-    "INSERT INTO erp_sync_bindings (integration_id, erp_key, local_key, row_hash, source_hash, synced_at) "
-    "VALUES ({marks}) ON CONFLICT (integration_id, erp_key) DO NOTHING"
-)
+_INSERT_ABSENT = _INSERT + "DO NOTHING"
 _INSERT_ABSENT_SQLITE = _INSERT_ABSENT.format(marks="?, ?, ?, ?, ?, ?")
 _INSERT_ABSENT_POSTGRES = _INSERT_ABSENT.format(marks="%s, %s, %s, %s, %s, %s")
 

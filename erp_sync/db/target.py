@@ -4,8 +4,9 @@
 caller's transaction with `INSERT ... ON CONFLICT (keys) DO UPDATE ... WHERE the mapped values differ`, so a row
 whose values did not change is not rewritten and the returned count is exact. Its SQL is built once per run from
 reflected names quoted by the dialect; names a user typed are only looked up (and for a new table, checked against
-IDENTIFIER). Pages go through the DBAPI cursor (`executemany`); PostgreSQL pages over `copy_threshold` rows are
-COPYed into a temp table and merged with one statement. No RETURNING on bulk writes (PERFORMANCE.md).
+IDENTIFIER). Pages go through the DBAPI cursor (`bulk.insert_rows`: multi-row VALUES on SQLite, executemany on
+PostgreSQL); PostgreSQL pages over `copy_threshold` rows are COPYed into a temp table and merged with one statement
+(or, into a table empty when a first load began, straight in). No RETURNING on bulk writes (PERFORMANCE.md).
 
 The driver-level calls and the per-column value adapters (what each dialect stores, so values read back equal) are
 `bulk.py`'s.

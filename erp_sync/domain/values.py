@@ -197,17 +197,14 @@ class LengthLimit:
 
 
 def _string_converter(max_length: int | None, padded: bool) -> Converter | None:
-    if max_length is None and not padded:
-        return None
+    limit = LengthLimit(max_length) if max_length is not None else None
     if not padded:
-        return LengthLimit(max_length)  # type: ignore[arg-type]
+        return limit
 
     def to_string(s: Any) -> Any:
-        if padded and s:
+        if s:
             s = s.rstrip(" ")
-        if max_length is not None and s is not None and len(s) > max_length:
-            raise BadValue(f"at most {max_length} characters expected, got {len(s)}")
-        return s
+        return limit(s) if limit is not None else s
 
     return to_string
 
