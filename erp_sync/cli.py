@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -76,8 +77,20 @@ def _start_sandbox(app: Any, port: int) -> None:
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
-    def handler(signum: int, _frame: Any) -> None:
+    """SIGTERM and SIGINT set `stop`, through a helper thread. A handler runs in the main thread between two
+    bytecodes, possibly while that thread holds `stop`'s lock (in `stop.wait()`, or in a first handler's
+    `stop.set()` when a second signal follows, as with Ctrl-C on `make serve`); taking the lock there would wait
+    for itself forever. So the handler only writes a byte to a pipe."""
+    read_end, write_end = os.pipe()
+
+    def relay() -> None:
+        os.read(read_end, 1)
         stop.set()
+
+    threading.Thread(target=relay, name="erp-sync-signals", daemon=True).start()
+
+    def handler(signum: int, _frame: Any) -> None:
+        os.write(write_end, b"\0")
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
