@@ -1,4 +1,5 @@
-"""Start-up and `/api/cron/init`: sweep stale leases and runs, reconcile the schedules, catch up a missed slot.
+"""Start-up and `/api/cron/init`: sweep stale leases and runs (and the scratch files of killed runs), reconcile
+the schedules, catch up a missed slot.
 
 Idempotent: calling it twice changes nothing the second time. A slot missed while no scheduler ran is run once
 if it is within the integration's catch-up grace period (and `catchUp` is on), never as a burst; older missed
@@ -18,6 +19,7 @@ from sqlalchemy import Engine
 from erp_sync.clock import Clock
 from erp_sync.db import runs
 from erp_sync.domain import schedule
+from erp_sync.services import seen_keys
 from erp_sync.services.integrations import IntegrationService
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ class StartupService:
     def init(self, *, catch_up: bool = True) -> StartupReport:
         now = self._clock.now()
         report = StartupReport(abandoned_runs=runs.sweep_stale(self._engine, now))
+        for folder in seen_keys.sweep_orphans():
+            log.info("removed the scratch folder of a run that was killed", extra={"folder": str(folder)})
         self._reconcile()
         if catch_up:
             for record in self._integrations.list(active_only=True):

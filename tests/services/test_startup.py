@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +16,7 @@ from erp_sync.bootstrap import ErpSync, build
 from erp_sync.clock import FrozenClock
 from erp_sync.db.migrate import upgrade
 from erp_sync.sandbox import RunningSandbox
+from erp_sync.services import seen_keys
 
 NOW = datetime(2026, 11, 23, 10, 7, 30, tzinfo=UTC)
 
@@ -84,3 +87,19 @@ def test_catch_up_off_records_the_missed_slot_even_within_the_grace(clocked: tup
     app.integrations.create(spec)
     report = app.startup.init()
     assert report.catch_up == [] and len(report.missed) == 1
+
+
+def test_init_removes_scratch_folders_that_killed_runs_left(clocked: tuple[ErpSync, FrozenClock], tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    app, _ = clocked
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(seen_keys.tempfile, "tempdir", str(scratch))
+    left = scratch / f"{seen_keys.PREFIX}killed"
+    left.mkdir()
+    (left / "owner.lock").touch()  # its owner is gone: nobody holds the lock
+    (left / "seen.sqlite3").write_bytes(b"x" * 1000)
+    then = time.time() - 600
+    os.utime(left, (then, then))
+    app.startup.init()
+    assert list(scratch.iterdir()) == []
