@@ -171,6 +171,20 @@ def test_an_insert_whose_connection_dropped_is_looked_up_then_made_once(
     assert control.stats()["calls"]["setData"] == 2
 
 
+def test_an_insert_saved_by_a_run_that_could_not_store_its_id_is_updated_not_made_twice(
+        connector: SoftOneConnector, control: SandboxControl) -> None:
+    first = connector.push(PushRequest(object="CUSTOMER", table="CUSTOMER", reference=("CODE1", "order-78"),
+                                       values={"CODE": "ERPSYNC-78", "NAME": "Παραγγελία 78", "CODE1": "order-78"}))
+    # The run that pushed it died before binding first.record_id; the next run pushes the row, edited since, again.
+    again = connector.push(PushRequest(object="CUSTOMER", table="CUSTOMER", reference=("CODE1", "order-78"),
+                                       values={"CODE": "ERPSYNC-78", "NAME": "Παραγγελία 78, διορθωμένη",
+                                               "CODE1": "order-78"}))
+    matches = [row for row in control.rows("CUSTOMER") if row["CODE1"] == "order-78"]
+    assert first.accepted and again.accepted and again.record_id == first.record_id
+    assert [(row["TRDR"], row["NAME"]) for row in matches] == [(first.record_id, "Παραγγελία 78, διορθωμένη")]
+    assert control.stats()["calls"]["setData"] == 2
+
+
 def test_sqldata_script_pages_a_window_of_changed_customers(connector: SoftOneConnector,
                                                             control: SandboxControl) -> None:
     for key in ("4", "8", "15", "16", "30"):

@@ -2,9 +2,10 @@
 
 Reads come from a browser (the default), a SqlData script or GetTable (see `queries` for their conventions);
 the incremental window is widened by `window_overlap` and sent in the server's own local time. Writes are
-`setData`: with KEY to update, without to insert. Inserts are not idempotent in SoftOne, so an insert whose
-request may have reached the server is retried only after looking the record up by its reference field
-(PROTOCOL.md §7); a refusal by SoftOne's business logic comes back as `PushResult(accepted=False)`.
+`setData`: with KEY to update, without to insert. Inserts are not idempotent in SoftOne, so an insert with a
+reference field is looked up by it before every attempt (PROTOCOL.md §7): an earlier attempt, or an earlier run
+that died before storing the new id, may have saved it already; a refusal by SoftOne's business logic comes back
+as `PushResult(accepted=False)`.
 """
 
 from __future__ import annotations
@@ -131,8 +132,13 @@ class SoftOneConnector:
             self._pool.close()
 
     def _insert(self, request: PushRequest, data: dict[str, Any]) -> dict[str, Any]:
+        """setData without KEY, looked up by the reference first when there is one: an insert of this row may
+        have been saved already, by an earlier attempt of this push or by a run that died before it could store
+        the new id. A record found before the first attempt is updated with `data` instead (an update can be
+        repeated safely); one found after an attempt of this push is the record that attempt made."""
         reference = _checked_reference(request.reference)
         attempts = 0
+        found: str | None = None
 
         def retry_safe(exc: BaseException) -> bool:
             if not isinstance(exc, ConnectorError) or not is_transport_error(exc):
@@ -140,14 +146,22 @@ class SoftOneConnector:
             return reference is not None or not may_have_been_applied(exc)
 
         def attempt() -> dict[str, Any]:
-            nonlocal attempts
+            nonlocal attempts, found
             attempts += 1
-            if attempts > 1 and reference is not None:
+            if found is None and reference is not None:
                 found = self._find_by_reference(request.object, request.table, reference)
-                if found is not None:
+                if found is not None and attempts > 1:
                     log.warning("SoftOne %s insert had already been saved as %s (found by %s)", request.object,
                                 found, reference[0])
                     return {"id": found, "message": f"already saved; found by {reference[0]}"}
+                if found is not None:
+                    log.warning("SoftOne %s record %s already carries this row's %s (saved by an earlier run that "
+                                "could not store its id): updating it instead of inserting a second one",
+                                request.object, found, reference[0])
+            if found is not None:
+                body = self.session.request("setData", {"OBJECT": request.object, "KEY": found, "data": data},
+                                            retry=False)
+                return {**body, "id": cell(body.get("id")) or found}
             return self.session.request("setData", {"OBJECT": request.object, "data": data}, retry=False)
 
         return self.session.client.retrying(retry_safe)(attempt)
