@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from erp_sync.demo import DEMO_NAME
 from erp_sync.errors import ErpSyncError
 from erp_sync.settings import ConfigurationError
 
@@ -41,7 +42,7 @@ def _configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "waitress.queue"):
+    for noisy in ("httpx", "httpcore", "apscheduler.executors", "waitress.queue", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -165,6 +166,9 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{s.deleted} deleted, {s.pushed} pushed, {s.conflicts} conflicts, {s.errors} errors")
     if outcome.error_message:
         print(f"error {outcome.error_code}: {outcome.error_message}", file=sys.stderr)
+    if outcome.error_code == "ERP_UNAVAILABLE" and record.spec.name == DEMO_NAME:
+        print("erp-sync: the demo integration reads the SoftOne sandbox that `erp-sync serve` (make serve) runs "
+              "beside the API; start it, then run again", file=sys.stderr)
     if outcome.details.get("dryRun"):
         print(json.dumps(outcome.details["dryRun"]))
     if outcome.error_code == "SYNC_IN_PROGRESS":

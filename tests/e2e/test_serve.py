@@ -139,3 +139,22 @@ def _decode(body: bytes) -> dict:
     if body[:2] == b"\x1f\x8b":
         body = gzip.decompress(body)
     return json.loads(body.decode("cp1253"), strict=False)
+
+
+def test_running_the_demo_without_its_sandbox_says_where_it_looked_and_what_to_start(tmp_path: Path) -> None:
+    from erp_sync.demo import demo_spec
+
+    database_url = f"sqlite:///{tmp_path / 'erp.sqlite3'}"
+    closed = f"http://user:secret@127.0.0.1:{free_port()}/s1services"  # nothing listens there
+    app = build_app(database_url, tmp_path / "instance")
+    integration = app.integrations.create(demo_spec(closed)).id
+    app.close()
+    env = process_env(database_url, tmp_path / "instance")
+    done = subprocess.run([ERP_SYNC, "run", str(integration)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "run 1: failed" in done.stdout
+    shown = closed.replace("user:secret@", "")
+    assert f"error ERP_UNAVAILABLE: integration {integration}, run 1: SoftOne login unreachable at {shown} " \
+           "(ConnectError); check connection.baseUrl and that the server is up" in done.stderr
+    assert "`erp-sync serve` (make serve)" in done.stderr
+    assert "secret" not in done.stderr + done.stdout
+    assert "setup plugin" not in done.stderr  # alembic's start-up chatter stays out of the CLI's output

@@ -83,6 +83,12 @@ def parse_json(text: str) -> Any:
     return json.loads(text, strict=False)
 
 
+def _shown(url: str) -> str:
+    """`url` for messages: without user info or query, which could carry secrets."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(username=None, password=None, query=None, fragment=None))
+
+
 def _where(service: str, page: int | None) -> str:
     return f"{service}" if page is None else f"{service} (page {page})"
 
@@ -183,8 +189,10 @@ class SoftOneClient:
                                    page=page, details={"service": service}) from exc
         except httpx.TransportError as exc:
             sent = not isinstance(exc, httpx.ConnectError)
+            hint = "; check connection.baseUrl and that the server is up" if not sent else ""
             raise _TransportFailure(RetriableConnectorError(
-                f"SoftOne {_where(service, page)} unreachable ({type(exc).__name__})", page=page,
+                f"SoftOne {_where(service, page)} unreachable at {_shown(self._config.base_url)} "
+                f"({type(exc).__name__}){hint}", page=page,
                 details={"service": service, "mayHaveBeenApplied": sent})) from exc
 
     def _parse(self, service: str, raw: bytes, charset: str | None, page: int | None) -> dict[str, Any]:
