@@ -83,6 +83,7 @@ class PushResult:
     record_id: str | None = None
     message: str | None = None
     error_code: str | None = None
+    existing: bool = False  # an insert found already saved (by its reference): no second record was made
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,7 @@ def push_local_changes(ctx: PageContext, connector: ErpConnector, now: datetime)
             renew_lease(conn, ctx.lease, now, ctx.lease_ttl)  # also proves the integration still exists (`Binding`)
             if result.accepted:
                 report.pushed += 1
-                if erp_key is None:
+                if erp_key is None and not result.existing:
                     report.created += 1
                 bindings.upsert(conn, ctx.integration_id, [(result.record_id or erp_key or local_key, local_key,
                                                             row_hash, None)], now)  # the ERP row is new text

@@ -454,7 +454,7 @@ def test_an_insert_saved_before_the_connection_dropped_is_found_not_duplicated(
     connector = SoftOneConnector(fast_config(scripted.url), pool)
     result = connector.push(PushRequest(object="CUSTOMER", table="CUSTOMER", reference=("VARCHAR01", "erp-sync-42"),
                                         values={"NAME": "Νέος Πελάτης", "VARCHAR01": "erp-sync-42"}))
-    assert result.accepted and result.record_id == "100"
+    assert result.accepted and result.record_id == "100" and result.existing
     assert list(saved) == ["100"] and len(scripted.calls("setData")) == 1
     assert scripted.calls("getBrowserInfo")[0]["FILTERS"] == "CUSTOMER.VARCHAR01=erp-sync-42"
 

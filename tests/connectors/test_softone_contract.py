@@ -181,6 +181,7 @@ def test_an_insert_saved_by_a_run_that_could_not_store_its_id_is_updated_not_mad
                                                "CODE1": "order-78"}))
     matches = [row for row in control.rows("CUSTOMER") if row["CODE1"] == "order-78"]
     assert first.accepted and again.accepted and again.record_id == first.record_id
+    assert (first.existing, again.existing) == (False, True)
     assert [(row["TRDR"], row["NAME"]) for row in matches] == [(first.record_id, "Παραγγελία 78, διορθωμένη")]
     assert control.stats()["calls"]["setData"] == 2
 

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 _FILTER_META = re.compile(r"[&=*,|]")
 _LOOKUP_CANDIDATES = 5
+_FOUND = "erp_sync:found"  # marks an insert answered by a record found by its reference, not by setData
 
 
 class SoftOneConnector:
@@ -125,7 +126,8 @@ class SoftOneConnector:
             raise BadResponseError(f"SoftOne setData on {request.object} succeeded without an id",
                                    details={"service": "setData"})
         message = body.get("message")
-        return PushResult(accepted=True, record_id=record_id, message=str(message) if message else None)
+        return PushResult(accepted=True, record_id=record_id, message=str(message) if message else None,
+                          existing=bool(body.get(_FOUND)))
 
     def close(self) -> None:
         if self._own_pool:
@@ -153,7 +155,7 @@ class SoftOneConnector:
                 if found is not None and attempts > 1:
                     log.warning("SoftOne %s insert had already been saved as %s (found by %s)", request.object,
                                 found, reference[0])
-                    return {"id": found, "message": f"already saved; found by {reference[0]}"}
+                    return {"id": found, "message": f"already saved; found by {reference[0]}", _FOUND: True}
                 if found is not None:
                     log.warning("SoftOne %s record %s already carries this row's %s (saved by an earlier run that "
                                 "could not store its id): updating it instead of inserting a second one",
@@ -161,7 +163,7 @@ class SoftOneConnector:
             if found is not None:
                 body = self.session.request("setData", {"OBJECT": request.object, "KEY": found, "data": data},
                                             retry=False)
-                return {**body, "id": cell(body.get("id")) or found}
+                return {**body, "id": cell(body.get("id")) or found, _FOUND: True}
             return self.session.request("setData", {"OBJECT": request.object, "data": data}, retry=False)
 
         return self.session.client.retrying(retry_safe)(attempt)
