@@ -133,6 +133,11 @@ def test_failure_bodies_raise_the_error_their_code_and_service_mean(
     assert type(caught.value) is error_type
     assert caught.value.code == error_code and error_code in CODES
     assert caught.value.erp_code == code
+    assert message in caught.value.message
+    next_step = {"ERP_BAD_CREDENTIALS": "check the integration's connection.username and connection.password",
+                 "ERP_ACCOUNT_PROBLEM": "needs the SoftOne administrator's attention",
+                 "ERP_NOT_SUPPORTED": "check source.mode and source.object"}.get(error_code)
+    assert next_step is None or next_step in caught.value.message
     assert len(scripted.requests) == 1
 
 

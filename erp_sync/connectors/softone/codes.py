@@ -79,6 +79,13 @@ CODE_TABLE: dict[int, tuple[str, Kind]] = {
     2001: ("Invalid request, Data does not exist.", Kind.OTHER),
 }
 
+# What the person reading the error can do about it, by kind (a business refusal speaks for itself).
+NEXT_STEP: dict[Kind, str] = {
+    Kind.BAD_CREDENTIALS: "; check the integration's connection.username and connection.password (and appId)",
+    Kind.ACCOUNT: "; the SoftOne user, licence or module needs the SoftOne administrator's attention",
+    Kind.NOT_SUPPORTED: "; this SoftOne installation does not offer it: check source.mode and source.object",
+}
+
 LOGIN_SERVICES = frozenset({"login", "authenticate"})
 WRITE_SERVICES = frozenset({"setdata", "deldata", "calculate"})
 
@@ -134,7 +141,7 @@ def error_for(service: str, body: Mapping[str, Any], *, page: int | None = None)
     if not message and code in CODE_TABLE:
         message = CODE_TABLE[code][0]
     kind = classify(service, code, message)
-    text = f"SoftOne {service} failed ({code}): {message or 'no message'}"
+    text = f"SoftOne {service} failed ({code}): {message or 'no message'}{NEXT_STEP.get(kind, '')}"
     details = {"service": service}
     if kind is Kind.BAD_CREDENTIALS:
         return BadCredentialsError(text, erp_code=code, page=page, details=details)
