@@ -197,7 +197,9 @@ class SyncRunner:
             except DBAPIError as exc:
                 raise ErpSyncError(
                     f"the database refused page {page.number} (rows {page.start + 1}-{page.start + len(page)}); "
-                    f"the page was rolled back: {str(exc.orig).splitlines()[0]}", code="DATABASE_ERROR",
+                    f"the page was rolled back: {str(exc.orig).splitlines()[0]}. The pages before it stay written "
+                    "and the next run reads from the same watermark: fix the cause (a constraint or column of the "
+                    "target table, or the database itself) and run again", code="DATABASE_ERROR",
                     details={"page": page.number}) from exc
             stats.add(page_stats)
             log.info("sync.page", extra={**context, "page": page.number, "rows": len(page),

@@ -209,7 +209,9 @@ def test_a_database_error_mid_page_rolls_the_whole_page_back(erp: ErpSync, sandb
     outcome = erp.runner.run(integration, "api")
     assert outcome.status == "failed"
     assert outcome.error_code == "DATABASE_ERROR"
-    assert "page 2" in (outcome.error_message or "")
+    message = outcome.error_message or ""
+    assert "page 2" in message and "check constraint" in message.lower()
+    assert "next run reads from the same watermark" in message
     assert len(table_rows(erp, "checked")) == 100
     assert run_row(erp, outcome.run_id)["inserted"] == 100
     with erp.engine.connect() as conn:
