@@ -195,6 +195,15 @@ def test_a_server_slower_than_the_timeout_ends_as_erp_timeout(scripted: Scripted
         client_for(scripted, timeout_seconds=0.15, max_retries=1).call("getObjects")
     assert caught.value.code == "ERP_TIMEOUT"
     assert len(scripted.calls("getObjects")) == 2
+    assert f"SoftOne getObjects at {scripted.url}" in caught.value.message and "pageSize" not in caught.value.message
+
+
+def test_a_page_that_times_out_names_the_page_and_the_page_size_to_lower(scripted: ScriptedServer) -> None:
+    scripted.routes["getbrowserdata"] = lambda req: Reply(ok(rows=[]), delay=0.4)
+    with pytest.raises(ErpTimeoutError) as caught:
+        client_for(scripted, timeout_seconds=0.15, max_retries=0).request("getBrowserData", {"START": 200}, page=3)
+    assert "getBrowserData (page 3)" in caught.value.message and caught.value.page == 3
+    assert "a smaller source.pageSize" in caught.value.message
 
 
 def test_malformed_json_on_http_200_is_a_bad_response_naming_the_service(scripted: ScriptedServer) -> None:

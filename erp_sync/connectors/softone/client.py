@@ -181,8 +181,10 @@ class SoftOneClient:
                                    headers={"Content-Type": "application/json"})
         except httpx.TimeoutException as exc:
             sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+            hint = "; if pages keep timing out, a smaller source.pageSize makes each one quicker" if page else ""
             raise _TransportFailure(ErpTimeoutError(
-                f"SoftOne {_where(service, page)} timed out ({type(exc).__name__})", page=page,
+                f"SoftOne {_where(service, page)} at {_shown(self._config.base_url)} timed out "
+                f"({type(exc).__name__}){hint}", page=page,
                 details={"service": service, "mayHaveBeenApplied": sent})) from exc
         except httpx.DecodingError as exc:
             raise BadResponseError(f"SoftOne {_where(service, page)} sent a body that does not decompress",
