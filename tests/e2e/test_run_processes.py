@@ -1,4 +1,5 @@
-"""Real processes: a run killed with SIGKILL, runners racing, SIGTERM, schedulers sharing one database."""
+"""Real processes: a run killed with SIGKILL, runners racing, runs of two integrations at once, SIGTERM, schedulers
+sharing one database."""
 
 from __future__ import annotations
 
@@ -95,6 +96,33 @@ def test_two_runners_racing_for_one_integration_run_exactly_once(
     # The loser either saw the live lease before opening a run, or lost the lease race and recorded a skip.
     assert statuses in (["succeeded"], ["skipped", "succeeded"])
     assert len(table_rows(erp)) == ROWS
+
+
+def test_runs_of_two_integrations_at_once_share_the_database_and_both_complete(
+        erp: ErpSync, sandbox: RunningSandbox, integration_id: int, database_url: str, tmp_path: Path) -> None:
+    """Each integration has its own lease, so the runs go side by side; on SQLite their page transactions queue for
+    the one writer (BEGIN IMMEDIATE and the busy timeout) instead of failing as locked."""
+    slow_pages(sandbox, 0.05)
+    erp.integrations.update(integration_id, {"source": {"object": "CUSTOMER", "cursorField": "CUSTOMER.UPDDATE",
+                                                        "pageSize": 25}})
+    other = erp.integrations.create(customer_integration(
+        sandbox.url, name="customers-copy", target={"table": "customers_copy", "createIfMissing": True},
+        source={"object": "CUSTOMER", "cursorField": "CUSTOMER.UPDDATE", "pageSize": 25})).id
+    env = process_env(database_url, tmp_path / "instance")
+    runners = [start(["run", str(i)], env, tmp_path / f"run{i}.log") for i in (integration_id, other)]
+    codes = [p.wait(timeout=120) for p in runners]
+    assert codes == [0, 0], "".join((tmp_path / f"run{i}.log").read_text() for i in (integration_id, other))
+    with erp.engine.connect() as conn:
+        runs = conn.execute(text("SELECT integration_id, status, inserted, errors, started_at, finished_at "
+                                 "FROM erp_sync_runs ORDER BY integration_id")).all()
+        bindings = dict(conn.execute(text(
+            "SELECT integration_id, count(*) FROM erp_sync_bindings GROUP BY integration_id")).all())
+    assert [(r.integration_id, r.status, r.inserted, r.errors) for r in runs] == [
+        (integration_id, "succeeded", ROWS, 0), (other, "succeeded", ROWS, 0)]
+    assert max(r.started_at for r in runs) < min(r.finished_at for r in runs), "the runs did not overlap"
+    remote = set(erp_rows(sandbox))
+    assert set(table_rows(erp)) == set(table_rows(erp, "customers_copy")) == remote
+    assert bindings == {integration_id: ROWS, other: ROWS}
 
 
 def test_sigterm_lets_the_page_commit_releases_the_lease_and_exits(
