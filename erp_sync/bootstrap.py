@@ -22,6 +22,7 @@ from erp_sync.connectors.base import ErpConnector
 from erp_sync.connectors.softone import SessionPool, SoftOneConfig, SoftOneConnector
 from erp_sync.db.encryption import Cipher
 from erp_sync.db.engine import make_engine, make_session_factory
+from erp_sync.db.failures import database_error, unavailable
 from erp_sync.db.repository import IntegrationRepository
 from erp_sync.domain.integration import IntegrationSpec, SoftOneConnection
 from erp_sync.errors import ErpSyncError
@@ -101,6 +102,11 @@ class ErpSync:
 
     def desired_schedule(self) -> list[ScheduleEntry]:
         return [schedule_entry(r.id, r.spec) for r in self.integrations.list()]
+
+    def database_unavailable(self, error: BaseException) -> ErpSyncError | None:
+        """DATABASE_ERROR when `error` says this process's database cannot be reached or refuses work (the
+        message names the database, password hidden, and quotes the driver); None for anything else."""
+        return database_error(error, self.settings.database_url) if unavailable(error) else None
 
     def reconcile(self) -> None:
         if self.scheduler is not None:

@@ -1,7 +1,8 @@
 """The `erp-sync` command line: serve, scheduler, run, db, integrations, sandbox.
 
-Exit codes scripts can trust: 0 success, 1 the run or command failed, 2 wrong usage or configuration,
-3 a sync was already in progress, 130 interrupted.
+Exit codes scripts can trust: 0 success, 1 the run or command failed (an unreachable database included), 2 wrong
+usage or configuration (a database schema behind this version included), 3 a sync was already in progress,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -58,10 +59,12 @@ def _settings() -> Any:
 
 def _build(settings: Any, *, with_scheduler: bool | None = None, migrate: bool = False) -> Any:
     from erp_sync.bootstrap import build, settle_long_lived_objects
-    from erp_sync.db.migrate import upgrade
+    from erp_sync.db.migrate import check_current, upgrade
 
     if migrate:
         upgrade(settings.database_url)
+    else:
+        check_current(settings.database_url)
     app = build(settings, with_scheduler=with_scheduler)
     settle_long_lived_objects()
     return app
@@ -234,7 +237,11 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="erp-sync", description="ERP integration engine: scheduled, incremental, "
                                    "two-way sync between SoftOne (Soft1) and your database. Configuration comes "
-                                   "from ERP_SYNC_* environment variables (see README).")
+                                   "from ERP_SYNC_* environment variables (see README).",
+                                   epilog="Exit codes: 0 success; 1 the run or command failed (a database that "
+                                   "cannot be reached included); 2 wrong usage or configuration (a database schema "
+                                   "behind this version included: run `erp-sync db upgrade`); 3 a sync of that "
+                                   "integration was already in progress; 130 interrupted.")
     sub = root.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="HTTP API + scheduler (+ the SoftOne sandbox on the embedded default)")
@@ -296,6 +303,25 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE if exc.code in {"CONFIGURATION_ERROR", "VALIDATION_ERROR", "NOT_FOUND"} else EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        failure = _database_failure(exc)
+        if failure is None:
+            raise
+        print(f"erp-sync: {failure.code}: {failure.message}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _database_failure(exc: Exception) -> ErpSyncError | None:
+    """DATABASE_ERROR for a database that failed under a command, naming it (password hidden) and saying what to
+    check, instead of a traceback; None for any other exception."""
+    from erp_sync.db.failures import database_error
+    from erp_sync.settings import load_settings
+
+    try:
+        database_url = load_settings().database_url
+    except ConfigurationError:
+        database_url = ""
+    return database_error(exc, database_url)
 
 
 if __name__ == "__main__":

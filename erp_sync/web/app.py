@@ -15,7 +15,7 @@ def create_app(erp_sync: ErpSync) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["erp_sync"] = erp_sync
     app.before_request(assign_request_id)
-    errors.register(app)
+    errors.register(app, erp_sync.database_unavailable)
     app.register_blueprint(integrations.bp)
     app.register_blueprint(cron.bp)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from flask import Flask
+from flask import Flask, g
 from werkzeug.exceptions import HTTPException
 
 from erp_sync.errors import ErpSyncError
@@ -34,12 +35,15 @@ def status_for(code: str) -> int:
     return STATUS.get(code, 500)
 
 
-def register(app: Flask) -> None:
+def register(app: Flask, database_unavailable: Callable[[BaseException], ErpSyncError | None]) -> None:
+    """The handlers; `database_unavailable` recognises a database that cannot be reached or refuses work (the web
+    layer knows no database library), which answers 503 DATABASE_ERROR instead of 500 INTERNAL_ERROR."""
+
     @app.errorhandler(ErpSyncError)
     def _expected(exc: ErpSyncError):  # type: ignore[no-untyped-def]
         status = status_for(exc.code)
         if status >= 500:
-            log.warning("request failed: %s", exc)
+            log.warning("request failed: %s", exc, extra=_logged())
         return failure(exc.code, exc.message, status, field=exc.field, details=exc.details)
 
     @app.errorhandler(HTTPException)
@@ -55,6 +59,17 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
-        log.exception("unexpected error")
+        database = database_unavailable(exc)
+        if database is not None:  # its details (the database's name and host) go to the log, not to callers
+            log.warning("request failed: %s", database, extra=_logged())
+            return failure(database.code, "the database cannot be reached or refused the request; the server log "
+                           "has its message under this request id. Check the database server and "
+                           "ERP_SYNC_DATABASE_URL, then retry", status_for(database.code))
+        log.exception("unexpected error", extra=_logged())
         return failure("INTERNAL_ERROR", "an unexpected error occurred; the server log has the details "
                        "under this request id", 500)
+
+
+def _logged() -> dict[str, str]:
+    """The request id for a log line, so that an answer's `meta.requestId` finds it."""
+    return {"request_id": getattr(g, "request_id", None) or "-"}

@@ -158,3 +158,34 @@ def test_running_the_demo_without_its_sandbox_says_where_it_looked_and_what_to_s
     assert "`erp-sync serve` (make serve)" in done.stderr
     assert "secret" not in done.stderr + done.stdout
     assert "setup plugin" not in done.stderr  # alembic's start-up chatter stays out of the CLI's output
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_naming_it_without_its_password(tmp_path: Path) -> None:
+    database_url = f"postgresql+psycopg://erp:db-s3cret@127.0.0.1:{free_port()}/erp"  # nothing listens there
+    env = process_env(database_url, tmp_path / "instance")
+    for command in (["integrations", "list"], ["run", "1"], ["scheduler"]):
+        done = subprocess.run([ERP_SYNC, *command], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith("erp-sync: DATABASE_ERROR: the database postgresql+psycopg://erp:***@127.0.0.1:")
+        assert "Connection refused" in done.stderr and "ERP_SYNC_DATABASE_URL" in done.stderr
+        assert "Traceback" not in done.stderr and "db-s3cret" not in done.stderr + done.stdout
+
+
+def test_commands_on_a_database_behind_this_version_say_to_run_db_upgrade(tmp_path: Path) -> None:
+    from erp_sync.db.migrate import head, upgrade
+
+    database_url = f"sqlite:///{tmp_path / 'erp.sqlite3'}"
+    env = process_env(database_url, tmp_path / "instance")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([ERP_SYNC, *args], env=env, capture_output=True, text=True, timeout=60)
+
+    empty = cli("run", "1")
+    assert empty.returncode == 2 and "Traceback" not in empty.stderr
+    assert "has no erp-sync tables yet: run `erp-sync db upgrade`" in empty.stderr
+    upgrade(database_url, "0002")
+    older = cli("integrations", "list")
+    assert older.returncode == 2 and "Traceback" not in older.stderr
+    assert f"is at schema revision 0002, this erp-sync needs {head()}: run `erp-sync db upgrade`" in older.stderr
+    assert cli("db", "upgrade").returncode == 0
+    assert cli("integrations", "list").returncode == 0
