@@ -101,7 +101,13 @@ class ErpSync:
         return self.scheduler.next_run_time(integration_id) if self.scheduler else None
 
     def desired_schedule(self) -> list[ScheduleEntry]:
-        return [schedule_entry(r.id, r.spec) for r in self.integrations.list()]
+        try:
+            return [schedule_entry(r.id, r.spec) for r in self.integrations.list()]
+        except Exception as exc:
+            failure = self.database_unavailable(exc)
+            if failure is None:
+                raise
+            raise failure from exc
 
     def database_unavailable(self, error: BaseException) -> ErpSyncError | None:
         """DATABASE_ERROR when `error` says this process's database cannot be reached or refuses work (the
@@ -115,7 +121,16 @@ class ErpSync:
     def run_slot(self, integration_id: int, scheduled_for: datetime) -> RunOutcome | None:
         if self.stopping.is_set():
             return None
-        return self.runner.run(integration_id, "schedule", scheduled_for=scheduled_for)
+        try:
+            return self.runner.run(integration_id, "schedule", scheduled_for=scheduled_for)
+        except Exception as exc:
+            failure = self.database_unavailable(exc)
+            if failure is None:
+                raise
+            # Nothing could be recorded: the slot stays unclaimed, for catch-up (options.catchUp) to run later.
+            log.error("integration %s: the run of slot %s did not start: %s", integration_id,
+                      scheduled_for.isoformat(), failure, extra={"integration_id": integration_id})
+            return None
 
     def run_missed(self, integration_id: int, slot: datetime) -> None:
         """Catch-up: run a missed slot once, in the background (the slot claim keeps it to one run)."""

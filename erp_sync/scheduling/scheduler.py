@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from erp_sync.clock import Clock, SystemClock
 from erp_sync.domain.schedule import ScheduleEntry
-from erp_sync.errors import ValidationError
+from erp_sync.errors import ErpSyncError, ValidationError
 from erp_sync.scheduling.executor import SCHEDULED_SLOT, SlotExecutor
 from erp_sync.scheduling.trigger import ScheduleTrigger
 
@@ -198,7 +198,9 @@ class JobScheduler:
         def poll() -> None:
             try:
                 self.reconcile(list(desired()))
-            except Exception:  # a database hiccup must not stop polling; the current jobs stay
+            except ErpSyncError as error:  # a database that is down: one line a poll, the current jobs stay
+                logger.warning("schedule poll failed; keeping the current jobs: %s", error)
+            except Exception:  # anything else must not stop polling either
                 logger.exception("schedule poll failed; keeping the current jobs")
 
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -13,7 +14,7 @@ import pytest
 from erp_sync.clock import FrozenClock
 from erp_sync.domain import schedule
 from erp_sync.domain.schedule import ScheduleEntry
-from erp_sync.errors import ValidationError
+from erp_sync.errors import ErpSyncError, ValidationError
 from erp_sync.scheduling.scheduler import JobInfo, JobScheduler, ReconcileReport
 
 ATHENS = "Europe/Athens"
@@ -65,6 +66,18 @@ def running(inbox: SlotInbox) -> Iterator[JobScheduler]:
 
 def entry(integration_id: int, cron: str = "30 3 * * *", tz: str = ATHENS, active: bool = True) -> ScheduleEntry:
     return ScheduleEntry(integration_id, cron, tz, active)
+
+
+def answering(answers: list[list[ScheduleEntry] | Exception]) -> Callable[[], list[ScheduleEntry]]:
+    """A schedule provider giving `answers` in turn, then the last one for ever (an exception is raised)."""
+
+    def desired() -> list[ScheduleEntry]:
+        answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return desired
 
 
 def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
@@ -188,16 +201,19 @@ class TestRunning:
         assert eventually(lambda: [job.integration_id for job in running.jobs()] == [2])
 
     def test_polling_survives_a_failing_provider(self, running: JobScheduler) -> None:
-        answers: list[list[ScheduleEntry] | Exception] = [RuntimeError("database is down"), [entry(3)]]
-
-        def desired() -> list[ScheduleEntry]:
-            answer = answers.pop(0) if len(answers) > 1 else answers[0]
-            if isinstance(answer, Exception):
-                raise answer
-            return answer
-
-        running.poll_every(0.05, desired)
+        running.poll_every(0.05, answering([RuntimeError("database is down"), [entry(3)]]))
         assert eventually(lambda: [job.integration_id for job in running.jobs()] == [3])
+
+    def test_a_poll_that_meets_a_known_failure_logs_one_line_without_a_traceback(
+            self, running: JobScheduler, caplog: pytest.LogCaptureFixture) -> None:
+        caplog.set_level(logging.WARNING, logger="erp_sync.scheduling.scheduler")
+        down = ErpSyncError("the database postgresql://erp:***@db/erp failed: connection refused",
+                            code="DATABASE_ERROR")
+        running.poll_every(0.05, answering([down, [entry(4)]]))
+        assert eventually(lambda: [job.integration_id for job in running.jobs()] == [4])
+        failed = [r for r in caplog.records if "schedule poll failed" in r.getMessage()]
+        assert len(failed) == 1 and failed[0].exc_info is None
+        assert "DATABASE_ERROR: the database postgresql://erp:***@db/erp failed" in failed[0].getMessage()
 
     def test_shutdown_of_a_stopped_scheduler_is_harmless(self, stopped: JobScheduler) -> None:
         stopped.shutdown()

@@ -1,16 +1,21 @@
-"""A database that goes away under a running API: 503 DATABASE_ERROR with the details in the log only, and the API
-answers again once the database is back."""
+"""A PostgreSQL database that goes away under a running service: the API answers 503 DATABASE_ERROR with the details
+in the log only, a scheduled slot and the schedule poll log one line each instead of a traceback, and everything
+works again once the database is back."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
-from app_fixtures import admin, build_app
+from app_fixtures import admin, build_app, customer_integration
 from postgres_cluster import PostgresCluster
 
+from erp_sync.bootstrap import ErpSync
+from erp_sync.errors import ErpSyncError
 from erp_sync.web.app import create_app
 
 
@@ -48,3 +53,32 @@ def test_a_database_that_stops_answering_gives_503_database_error_and_the_api_re
         assert client.get("/healthz").status_code == 200
     finally:
         erp.close()
+
+
+@pytest.fixture
+def erp_on_postgres(pg_cluster: PostgresCluster, tmp_path: Path) -> Iterator[tuple[ErpSync, str]]:
+    url = pg_cluster.create_database()
+    erp = build_app(url, tmp_path / "instance")
+    yield erp, url.rsplit("/", 1)[1]
+    erp.close()
+
+
+def test_a_slot_that_fires_while_the_database_is_down_logs_one_line_and_the_next_one_runs(
+        erp_on_postgres: tuple[ErpSync, str], pg_cluster: PostgresCluster, caplog: pytest.LogCaptureFixture) -> None:
+    erp, database = erp_on_postgres
+    integration = erp.integrations.create(customer_integration()).id  # its SoftOne is a closed port: runs fail
+    _allow_connections(pg_cluster, database, False)
+    caplog.set_level(logging.WARNING)
+    slot = datetime(2026, 11, 23, 10, 5, tzinfo=UTC)
+    assert erp.run_slot(integration, slot) is None
+    with pytest.raises(ErpSyncError) as raised:
+        erp.desired_schedule()
+    assert raised.value.code == "DATABASE_ERROR"
+    lines = [r for r in caplog.records if "DATABASE_ERROR" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].exc_info is None
+    said = lines[0].getMessage()
+    assert f"integration {integration}: the run of slot 2026-11-23T10:05:00+00:00 did not start" in said
+    _allow_connections(pg_cluster, database, True)
+    outcome = erp.run_slot(integration, slot)  # the slot was not claimed while the database was down
+    assert outcome is not None and outcome.error_code == "ERP_UNAVAILABLE"
+    assert [e.integration_id for e in erp.desired_schedule()] == [integration]
