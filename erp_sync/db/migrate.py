@@ -41,7 +41,7 @@ def current(database_url: str) -> str | None:
             versions = conn.execute(sa.text(f"SELECT version_num FROM {_VERSION_TABLE}")).scalars().all()  # noqa: S608
     finally:
         engine.dispose()
-    return versions[0] if len(versions) == 1 else None if not versions else ",".join(sorted(versions))
+    return ",".join(sorted(versions)) or None  # several: branches this erp-sync never ships, shown as they are
 
 
 def head() -> str:
