@@ -20,7 +20,7 @@ from erp_sync.db.models import Conflict, RowError
 from erp_sync.db.runs import Lease, add_counts, renew_lease
 from erp_sync.db.target import Upserter
 from erp_sync.domain.integration import IntegrationSpec
-from erp_sync.domain.mapping import BoundMapping, MappingPlan
+from erp_sync.domain.mapping import MappingPlan
 from erp_sync.domain.run import RunStats
 from erp_sync.services.seen_keys import SeenKeys
 
@@ -101,15 +101,22 @@ def _load_page(ctx: PageContext, page: Page, now: datetime, *, assume_new: bool)
     if ctx.track_seen and skippable:
         ctx.seen.update(record_ids)  # type: ignore[arg-type]
 
+    # Hashing and mapping need no database, so they happen before the page's transaction: on SQLite that
+    # transaction holds the database's one write lock (BEGIN IMMEDIATE), which other runs and the API wait for.
+    # Only rows whose source hash the bindings do not know yet are mapped, so that case maps inside.
+    source_hashes = bound.source_hashes(page.rows) if skippable else None
+    mapped = bound.map_rows(page.rows, record_ids) if assume_new or not skippable else None
     with ctx.engine.begin() as conn:
-        rows, ids, sources = page.rows, record_ids, None
+        sources = None
         known: dict[str, str | None] = {}
         if skippable and assume_new:
-            sources = dict(zip(record_ids, bound.source_hashes(rows), strict=True))  # type: ignore[arg-type]
+            sources = dict(zip(record_ids, source_hashes, strict=True))  # type: ignore[arg-type]
         elif skippable:
-            rows, ids, sources, known = _changed_at_source(ctx, conn, bound, page.rows, record_ids)  # type: ignore[arg-type]
+            rows, ids, sources, known = _changed_at_source(
+                ctx, conn, page.rows, record_ids, source_hashes)  # type: ignore[arg-type]
             stats.unchanged = len(page.rows) - len(rows)
-        mapped = bound.map_rows(rows, ids)
+            mapped = bound.map_rows(rows, ids)
+        assert mapped is not None
         stats.errors = len(mapped.errors)
         if not skippable:
             if not assume_new:
@@ -182,11 +189,10 @@ def _write_changed(ctx: PageContext, conn: Any, values: list[tuple[Any, ...]],
 _AtSource = tuple[list[Sequence[str]], list[str], dict[str, str], dict[str, str | None]]
 
 
-def _changed_at_source(ctx: PageContext, conn: Any, bound: BoundMapping, rows: list[Sequence[str]],
-                       record_ids: list[str]) -> _AtSource:
+def _changed_at_source(ctx: PageContext, conn: Any, rows: list[Sequence[str]], record_ids: list[str],
+                       source_hashes: list[str]) -> _AtSource:
     """The rows whose ERP text changed since their last import (or that have no binding yet), their record ids,
     their source hashes by record id, and the stored row hash of each (None: no binding)."""
-    source_hashes = bound.source_hashes(rows)
     known = bindings.stale_sources(conn, ctx.integration_id, record_ids, source_hashes)
     if len(known) < len(rows):
         todo = [i for i, erp_key in enumerate(record_ids) if erp_key in known]

@@ -4,6 +4,7 @@ PostgreSQL; pages over 200 rows take PostgreSQL's COPY paths, smaller ones its I
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -16,6 +17,7 @@ from tests_support import erp_rows, run_row, table_rows
 
 from erp_sync.bootstrap import ErpSync
 from erp_sync.connectors.base import ErpConnector, Page, Query, Window
+from erp_sync.domain.mapping import BoundMapping
 from erp_sync.domain.run import RunStats
 from erp_sync.sandbox import RunningSandbox, SandboxConfig, start_in_thread
 from erp_sync.services.sync import SyncRunner
@@ -123,3 +125,31 @@ def test_a_dry_run_first_load_writes_nothing(erp: ErpSync, sandbox: RunningSandb
     assert outcome.status == "succeeded", outcome.error_message
     assert outcome.details["dryRun"]["wouldInsert"] == len(erp_rows(sandbox))
     assert table_rows(erp) == {} and _bindings(erp, integration_id) == {}
+
+
+def test_pages_are_mapped_before_their_transaction_so_other_writers_do_not_wait_for_the_mapping(
+        erp: ErpSync, sandbox: RunningSandbox, integration_id: int, database_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite a page's transaction holds the database's one write lock. While each page of a first load is
+    mapped, another connection that does not wait at all (busy timeout 0) takes that lock and writes."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    other = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+    other.execute("CREATE TABLE probe (page_rows INTEGER)")
+    real_map_rows = BoundMapping.map_rows
+
+    def map_rows_while_another_writes(self: BoundMapping, rows: Any, record_ids: Any = None) -> Any:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO probe VALUES (?)", [len(rows)])
+        other.execute("COMMIT")
+        return real_map_rows(self, rows, record_ids)
+
+    monkeypatch.setattr(BoundMapping, "map_rows", map_rows_while_another_writes)
+    try:
+        outcome = erp.runner.run(integration_id, "api")
+        written = [count for (count,) in other.execute("SELECT page_rows FROM probe")]
+    finally:
+        other.close()
+    assert outcome.status == "succeeded", outcome.error_message
+    assert written == [100, 100, 50]
+    assert set(table_rows(erp)) == set(erp_rows(sandbox))
