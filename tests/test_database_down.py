@@ -55,6 +55,32 @@ def test_a_database_that_stops_answering_gives_503_database_error_and_the_api_re
         erp.close()
 
 
+def test_a_database_error_raised_by_the_service_layer_is_answered_without_naming_the_database(
+        pg_cluster: PostgresCluster, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """`desired_schedule` (start-up's reconcile) turns the driver's failure into a DATABASE_ERROR whose message names
+    the database; an API answer must not carry it, whichever handler the error reaches."""
+    url = pg_cluster.create_database()
+    database = url.rsplit("/", 1)[1]
+    erp = build_app(url, tmp_path / "instance")
+    app = create_app(erp)
+    app.add_url_rule("/test/schedule", "test_schedule", lambda: {"entries": len(erp.desired_schedule())})
+    client = app.test_client()
+    try:
+        assert client.get("/test/schedule").get_json() == {"entries": 0}
+        _allow_connections(pg_cluster, database, False)
+        caplog.set_level(logging.WARNING, logger="erp_sync.web.errors")
+        response = client.get("/test/schedule")
+        assert response.status_code == 503
+        assert response.get_json()["error"]["code"] == "DATABASE_ERROR"
+        assert "ERP_SYNC_DATABASE_URL" in response.get_json()["error"]["message"]
+        assert database not in response.get_data(as_text=True)
+        logged = [r.getMessage() for r in caplog.records if "DATABASE_ERROR" in r.getMessage()]
+        assert len(logged) == 1 and database in logged[0]
+    finally:
+        _allow_connections(pg_cluster, database, True)
+        erp.close()
+
+
 @pytest.fixture
 def erp_on_postgres(pg_cluster: PostgresCluster, tmp_path: Path) -> Iterator[tuple[ErpSync, str]]:
     url = pg_cluster.create_database()

@@ -39,8 +39,16 @@ def register(app: Flask, database_unavailable: Callable[[BaseException], ErpSync
     """The handlers; `database_unavailable` recognises a database that cannot be reached or refuses work (the web
     layer knows no database library), which answers 503 DATABASE_ERROR instead of 500 INTERNAL_ERROR."""
 
+    def _database_down(failed: ErpSyncError):  # type: ignore[no-untyped-def]
+        log.warning("request failed: %s", failed, extra=_logged())  # it names the database: the log only
+        return failure(failed.code, "the database cannot be reached or refused the request; the server log has its "
+                       "message under this request id. Check the database server and ERP_SYNC_DATABASE_URL, then "
+                       "retry", status_for(failed.code))
+
     @app.errorhandler(ErpSyncError)
     def _expected(exc: ErpSyncError):  # type: ignore[no-untyped-def]
+        if exc.__cause__ is not None and database_unavailable(exc.__cause__) is not None:
+            return _database_down(exc)  # e.g. the schedule's DATABASE_ERROR, which names the database
         status = status_for(exc.code)
         if status >= 500:
             log.warning("request failed: %s", exc, extra=_logged())
@@ -60,11 +68,8 @@ def register(app: Flask, database_unavailable: Callable[[BaseException], ErpSync
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         database = database_unavailable(exc)
-        if database is not None:  # its details (the database's name and host) go to the log, not to callers
-            log.warning("request failed: %s", database, extra=_logged())
-            return failure(database.code, "the database cannot be reached or refused the request; the server log "
-                           "has its message under this request id. Check the database server and "
-                           "ERP_SYNC_DATABASE_URL, then retry", status_for(database.code))
+        if database is not None:
+            return _database_down(database)
         log.exception("unexpected error", extra=_logged())
         return failure("INTERNAL_ERROR", "an unexpected error occurred; the server log has the details "
                        "under this request id", 500)
