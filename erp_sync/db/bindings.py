@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 
 from erp_sync.db.bulk import (
     copy_in,
+    driver_connection,
     execute,
     fetch_all,
     insert_rows,
@@ -33,9 +34,8 @@ from erp_sync.db.bulk import (
     json_columns,
     run_many,
 )
-from erp_sync.db.models import Binding
+from erp_sync.db.models import BINDINGS
 
-BINDINGS: sa.Table = Binding.__table__  # type: ignore[assignment]
 PENDING = "pending"
 MERGE_THRESHOLD = 200
 _COLUMNS = "(integration_id, erp_key, local_key, row_hash, source_hash, synced_at)"
@@ -80,7 +80,7 @@ def _chunks(conn: Connection, items: Sequence[Any], fixed: int) -> Iterator[Sequ
     """Slices of `items` small enough for SQLite's bound-variable limit, with `fixed` other parameters."""
     size = 10_000
     if not _postgres(conn):
-        size = min(size, conn.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - fixed)
+        size = min(size, driver_connection(conn).getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - fixed)
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -140,9 +140,9 @@ def stale_sources(conn: Connection, integration_id: int, erp_keys: Sequence[str]
         return {}
     if _postgres(conn):
         params = [orjson.dumps(list(erp_keys)).decode(), orjson.dumps(list(source_hashes)).decode(), integration_id]
-        return dict(fetch_all(conn, _STALE_POSTGRES, params))  # type: ignore[arg-type]
+        return dict(fetch_all(conn, _STALE_POSTGRES, params))
     pairs = orjson.dumps(list(zip(erp_keys, source_hashes, strict=True))).decode()
-    return dict(fetch_all(conn, _STALE_SQLITE, [pairs, integration_id]))  # type: ignore[arg-type]
+    return dict(fetch_all(conn, _STALE_SQLITE, [pairs, integration_id]))
 
 
 def local_keys_for(conn: Connection, integration_id: int, erp_keys: Sequence[str]) -> dict[str, str]:

@@ -50,10 +50,18 @@ def _driver_errors(conn: Connection, statement: str) -> Iterator[None]:
         raise exc.DBAPIError.instance(statement, None, error, dbapi_error, dialect=conn.dialect) from error
 
 
+def driver_connection(conn: Connection) -> Any:
+    """The DBAPI connection under `conn` (a sqlite3 or psycopg connection)."""
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise exc.ResourceClosedError("the connection is closed")
+    return driver
+
+
 def _driver(conn: Connection) -> Any:
     if not conn.in_transaction():
         conn.begin()  # the caller's conn.commit() ends it; without it SQLite would autocommit each statement
-    return conn.connection.driver_connection
+    return driver_connection(conn)
 
 
 @contextmanager
@@ -175,7 +183,7 @@ def binary_copy_types(conn: Connection, table: str, columns: Sequence[str], type
     oids = [found[name] for name in columns]
     if not all(oid in _BINARY_OIDS[type_] or oid in _TEXT_OIDS for oid, type_ in zip(oids, types, strict=True)):
         return []
-    adapters = conn.connection.driver_connection.adapters
+    adapters = driver_connection(conn).adapters
     try:
         for oid in oids:
             adapters.get_dumper_by_oid(oid, 1)  # 1: binary

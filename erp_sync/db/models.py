@@ -8,7 +8,7 @@ errors keep what a run could not reconcile, so nothing is lost silently.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -162,3 +163,11 @@ class RowError(Base):
     code: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The models' Core tables, for Core statements (SQLAlchemy types a model's `__table__` as any FromClause).
+INTEGRATIONS = cast(Table, Integration.__table__)
+RUNS = cast(Table, Run.__table__)
+BINDINGS = cast(Table, Binding.__table__)
+CONFLICTS = cast(Table, Conflict.__table__)
+ROW_ERRORS = cast(Table, RowError.__table__)

@@ -17,12 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from erp_sync.db.models import Integration, Run
+from erp_sync.db.models import INTEGRATIONS, RUNS
 from erp_sync.domain.run import RunStatus
 from erp_sync.errors import ErpSyncError
-
-RUNS = Run.__table__
-INTEGRATIONS = Integration.__table__
 
 
 @dataclass(frozen=True)
@@ -45,7 +42,7 @@ def claim_slot(engine: Engine, integration_id: int, scheduled_for: datetime, tri
                 integration_id=integration_id, scheduled_for=scheduled_for, trigger=trigger, status=RunStatus.CLAIMED,
                 owner=owner, started_at=now, pages=0, fetched=0, inserted=0, updated=0, unchanged=0, deleted=0,
                 pushed=0, conflicts=0, errors=0,
-            )).inserted_primary_key[0]
+            )).inserted_primary_key[0]  # type: ignore[index]  # an INSERT's result has one
     except IntegrityError:
         return None
 
@@ -58,7 +55,7 @@ def open_run(engine: Engine, integration_id: int, trigger: str, owner: str, now:
             integration_id=integration_id, trigger=trigger, status=RunStatus.CLAIMED, owner=owner, started_at=now,
             full=full, dry_run=dry_run, pages=0, fetched=0, inserted=0, updated=0, unchanged=0, deleted=0,
             pushed=0, conflicts=0, errors=0,
-        )).inserted_primary_key[0]
+        )).inserted_primary_key[0]  # type: ignore[index]  # an INSERT's result has one
 
 
 def acquire_lease(engine: Engine, integration_id: int, owner: str, run_id: int, now: datetime,

@@ -216,7 +216,7 @@ class MappingPlan:
         parts = [text] if len(self._key_parsers) == 1 else orjson.loads(text)
         return tuple(parse(part) for parse, part in zip(self._key_parsers, parts, strict=True))
 
-    def local_values_from_row(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+    def local_values_from_row(self, row: Mapping[Any, Any]) -> tuple[Any, ...]:
         """The value tuple of a row read back from the target table, coerced to the types `map_rows` produces
         (naive datetimes are taken as UTC, which is how the upsert stores them where a zone cannot be kept)."""
         return tuple(coerce(row[column]) for coerce, column in zip(self._coercers, self.columns, strict=True))

@@ -109,9 +109,10 @@ def _decimal_converter(precision: int | None, scale: int | None) -> Converter:
         try:
             value = Decimal(s)
         except InvalidOperation:
-            value = _lenient_decimal(s)
-            if value is None:
+            lenient = _lenient_decimal(s)
+            if lenient is None:
                 return None
+            value = lenient
         if not value.is_finite():
             raise BadValue(f"decimal expected, got {_show(s)}")
         try:
@@ -168,7 +169,7 @@ def _datetime_converter(zone: ZoneInfo) -> Converter:
         except (ValueError, TypeError):
             return _lenient_datetime(s, zone)
         # ZoneInfo.utcoffset reads only the wall-clock fields and fold (0) of its argument.
-        return wall - utcoffset(wall)
+        return wall - utcoffset(wall)  # type: ignore[operator]  # a ZoneInfo always has an offset
 
     return to_datetime
 

@@ -135,7 +135,7 @@ class CustomerRows(RowGenerator):
         n_remarks = len(remarks)
         afm_high, afm_low = self._afm_high, self._afm_low
         days, minutes, seconds = self._days, self._minutes, self._seconds
-        out = []
+        out: list[tuple[str, ...]] = []
         for k in keys:
             h = (k * _GOLDEN ^ salt) & _MASK
             h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & _MASK

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from array import array
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from .protocol import invalid
 from .schema import FieldSpec, ObjectSpec
@@ -27,7 +28,7 @@ class Condition:
     """What one browser field must satisfy."""
 
     field: FieldSpec
-    values: list[str] = field(default_factory=list)
+    values: list[str] = dataclass_field(default_factory=list)
     low: str | None = None
     high: str | None = None
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, insert
 
 from erp_sync.connectors.base import Page
 from erp_sync.db import bindings
-from erp_sync.db.models import Conflict, RowError
+from erp_sync.db.models import CONFLICTS, ROW_ERRORS
 from erp_sync.db.runs import Lease, add_counts, renew_lease
 from erp_sync.db.target import Upserter
 from erp_sync.domain.integration import IntegrationSpec
@@ -107,7 +107,7 @@ def _load_page(ctx: PageContext, page: Page, now: datetime, *, assume_new: bool)
     source_hashes = bound.source_hashes(page.rows) if skippable else None
     mapped = bound.map_rows(page.rows, record_ids) if assume_new or not skippable else None
     with ctx.engine.begin() as conn:
-        sources = None
+        sources: dict[str, str] | None = None
         known: dict[str, str | None] = {}
         if skippable and assume_new:
             sources = dict(zip(record_ids, source_hashes, strict=True))  # type: ignore[arg-type]
@@ -157,7 +157,7 @@ def _load_page(ctx: PageContext, page: Page, now: datetime, *, assume_new: bool)
             if refreshed:
                 bindings.set_source_hashes(conn, ctx.integration_id, refreshed)
             if mapped.errors:
-                conn.execute(insert(RowError.__table__), [
+                conn.execute(insert(ROW_ERRORS), [
                     {"integration_id": ctx.integration_id, "run_id": ctx.run_id, "page": page.number,
                      "erp_key": problem.erp_key, "field": problem.field, "code": "ROW_MAPPING_FAILED",
                      "reason": problem.reason, "created_at": now}
@@ -231,7 +231,7 @@ def _resolve_conflicts(ctx: PageContext, conn: Any, values: list[tuple[Any, ...]
             kept_values.append(row_values)
             kept_bindings.append(binding)
         if not ctx.dry_run:
-            conn.execute(insert(Conflict.__table__).values(
+            conn.execute(insert(CONFLICTS).values(
                 integration_id=ctx.integration_id, run_id=ctx.run_id, erp_key=erp_key, local_key=binding[1],
                 policy=policy, resolution="erp_won" if erp_wins else "local_won",
                 local_values={c: _jsonable(local.get(c)) for c in columns},

@@ -17,7 +17,7 @@ from sqlalchemy import insert
 
 from erp_sync.connectors.base import ErpConnector, PushRequest
 from erp_sync.db import bindings
-from erp_sync.db.models import RowError
+from erp_sync.db.models import ROW_ERRORS
 from erp_sync.db.runs import renew_lease
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def push_local_changes(ctx: PageContext, connector: ErpConnector, now: datetime)
                 report.refused.append({"localKey": local_key, "message": result.message})
                 if erp_key is not None:
                     bindings.mark_failed(conn, ctx.integration_id, erp_key, result.message or "refused")
-                conn.execute(insert(RowError.__table__).values(
+                conn.execute(insert(ROW_ERRORS).values(
                     integration_id=ctx.integration_id, run_id=ctx.run_id, erp_key=erp_key, field=None,
                     code="PUSH_REJECTED", created_at=now,
                     reason=f"the ERP refused the local change to {local_key}: {result.message}"))

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from erp_sync.clock import Clock
 from erp_sync.connectors.base import ErpConnector, Query, Window, redact
 from erp_sync.db import bindings, runs
-from erp_sync.db.models import Integration
+from erp_sync.db.models import INTEGRATIONS
 from erp_sync.db.repository import IntegrationRecord, IntegrationRepository
 from erp_sync.db.target import TargetTable, Upserter
 from erp_sync.domain import run as rules
@@ -293,7 +293,7 @@ class SyncRunner:
                 values: dict[str, Any] = {"last_sync_at": now, "last_status": str(status), "last_run_id": run_id}
                 if watermark is not None:
                     values["watermark"] = watermark
-                conn.execute(update(Integration.__table__).where(Integration.__table__.c.id == integration_id)
+                conn.execute(update(INTEGRATIONS).where(INTEGRATIONS.c.id == integration_id)
                              .values(**values))
                 runs.release_lease(conn, lease)
 

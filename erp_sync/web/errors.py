@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import Flask, g
+from flask import Flask, Response, g
 from werkzeug.exceptions import HTTPException
 
 from erp_sync.errors import ErpSyncError
@@ -39,14 +39,14 @@ def register(app: Flask, database_unavailable: Callable[[BaseException], ErpSync
     """The handlers; `database_unavailable` recognises a database that cannot be reached or refuses work (the web
     layer knows no database library), which answers 503 DATABASE_ERROR instead of 500 INTERNAL_ERROR."""
 
-    def _database_down(failed: ErpSyncError):  # type: ignore[no-untyped-def]
+    def _database_down(failed: ErpSyncError) -> Response:
         log.warning("request failed: %s", failed, extra=_logged())  # it names the database: the log only
         return failure(failed.code, "the database cannot be reached or refused the request; the server log has its "
                        "message under this request id. Check the database server and ERP_SYNC_DATABASE_URL, then "
                        "retry", status_for(failed.code))
 
     @app.errorhandler(ErpSyncError)
-    def _expected(exc: ErpSyncError):  # type: ignore[no-untyped-def]
+    def _expected(exc: ErpSyncError) -> Response:
         if exc.__cause__ is not None and database_unavailable(exc.__cause__) is not None:
             return _database_down(exc)  # e.g. the schedule's DATABASE_ERROR, which names the database
         status = status_for(exc.code)
@@ -55,7 +55,7 @@ def register(app: Flask, database_unavailable: Callable[[BaseException], ErpSync
         return failure(exc.code, exc.message, status, field=exc.field, details=exc.details)
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(exc: HTTPException) -> Response:
         status = exc.code or 500
         code = _HTTP_CODES.get(status, "INTERNAL_ERROR")
         messages = {
@@ -66,7 +66,7 @@ def register(app: Flask, database_unavailable: Callable[[BaseException], ErpSync
         return failure(code, messages.get(status, exc.description or exc.name), status)
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(exc: Exception) -> Response:
         database = database_unavailable(exc)
         if database is not None:
             return _database_down(database)

@@ -124,7 +124,8 @@ class SqlDataReader:
             records = _records(body, "rows", number, "SqlData")
             if not fields and records and isinstance(records[0], dict):
                 fields = tuple(str(k) for k in records[0])
-            rows = [self._positional(record, fields, number, index) for index, record in enumerate(records)]
+            rows: list[Sequence[str]] = [self._positional(record, fields, number, index)
+                                         for index, record in enumerate(records)]
             if not rows:
                 return
             digest = _digest(rows)
