@@ -21,12 +21,14 @@ serve: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: $(STAMP)
 	bash scripts/ensure-test-tools.sh
 	bash scripts/install-actionlint.sh
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 bench: $(STAMP)  # make bench ARGS='--repeat 3' for the README's figures
