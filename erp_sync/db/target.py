@@ -19,7 +19,7 @@ import re
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, RowMapping, exc
@@ -80,8 +80,7 @@ class TargetTable:
             reflected = sa.Table(table, sa.MetaData(), schema=schema, autoload_with=bind)
             keys = [frozenset(inspector.get_pk_constraint(table, schema=schema)["constrained_columns"])]
             keys += [frozenset(u["column_names"]) for u in inspector.get_unique_constraints(table, schema=schema)]
-            keys += [frozenset(c for c in i["column_names"] if c is not None)
-                     for i in inspector.get_indexes(table, schema=schema)
+            keys += [frozenset(cast(list[str], i["column_names"])) for i in inspector.get_indexes(table, schema=schema)
                      if i["unique"] and None not in i["column_names"] and not i.get("expressions")
                      and not any(k.endswith("_where") and v is not None
                                  for k, v in i.get("dialect_options", {}).items())]
