@@ -75,6 +75,7 @@ class Integration(Base):
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a slot before it was never missed
 
 
 class Run(Base):
@@ -132,6 +133,9 @@ class Binding(Base):
     push_state: Mapped[str | None] = mapped_column(String(20))
     push_error: Mapped[str | None] = mapped_column(Text)
     reference: Mapped[str | None] = mapped_column(String(64))
+    # A tombstone: a complete scan no longer found the ERP record. The row is never pushed or re-created in the ERP.
+    erp_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erp_version: Mapped[str | None] = mapped_column(Text)  # a version the ERP demands back on update (NAV's Key)
 
 
 class Conflict(Base):
