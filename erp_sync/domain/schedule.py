@@ -10,6 +10,13 @@ field starting with `*` (such as `*/2`) counts as unrestricted, `0` and `7` are 
 `L5` = last Friday in day-of-week) and `#` (`1#2` = second Monday) are accepted; seconds and year fields,
 Quartz `?`, `W`, and Jenkins `H`/`R` are not.
 
+Day rule:
+    A day-of-week with `#` or `L` is a restricted day-of-week like any other, so with a restricted
+    day-of-month the two are ORed: `0 0 15 * 1#1` runs on the 15th and on the first Monday of each month.
+    croniter ANDs them whenever `#` or `L` is present, so an ORed expression is evaluated here as two
+    halves, the days of the month (day-of-week `*`) and the days of the week (day-of-month `*`), and a slot is
+    the earlier of the two; a half that never fires (`31 2`) leaves the other.
+
 DST rule:
     A schedule runs on the wall clock of its time zone, and each wall-clock slot runs once: never twice, never
     lost. A slot whose wall time does not exist (the hour skipped when clocks spring forward) runs once at the
@@ -29,6 +36,7 @@ because croniter's own handling of aware datetimes across DST is not something t
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,7 +86,7 @@ class ScheduleEntry:
 @dataclass(frozen=True)
 class _Cron:
     expression: str  # five fields, aliases expanded
-    day_or: bool  # vixie: OR the day fields unless one of them starts with '*'
+    halves: tuple[str, ...]  # the expression, or its two day halves when the day fields are ORed (day rule)
 
 
 def validate(cron: str, timezone: str) -> None:
@@ -86,7 +94,7 @@ def validate(cron: str, timezone: str) -> None:
     parsed = _parse(cron)
     _zone(timezone)
     try:
-        croniter(parsed.expression, _REFERENCE, day_or=parsed.day_or).get_next(datetime)
+        next(_walls(parsed, _REFERENCE, backwards=False))
     except CroniterBadDateError:
         raise _cron_error(cron, "it never fires (no date matches it, e.g. February has no 30th)") from None
 
@@ -169,13 +177,16 @@ def _parse(cron: str) -> _Cron:
         raise _cron_error(cron, f"it has {len(fields)} fields, not 5{extra}")
     for name, field, words in zip(_FIELD_NAMES, fields, _WORDS, strict=True):
         _check_field(cron, name, field, words)
-    day_or = not (fields[2].startswith("*") or fields[4].startswith("*"))
     expression = " ".join(fields)
+    halves: tuple[str, ...] = (expression,)
+    if not (fields[2].startswith("*") or fields[4].startswith("*")):  # vixie: both restricted, so OR them
+        halves = (" ".join([*fields[:4], "*"]), " ".join([*fields[:2], "*", *fields[3:]]))
     try:
-        croniter(expression, _REFERENCE, day_or=day_or)
+        for half in (expression, *halves):
+            croniter(half, _REFERENCE, day_or=False)
     except (CroniterError, ValueError, KeyError, IndexError) as exc:
         raise _cron_error(cron, str(exc).strip() or type(exc).__name__) from None
-    return _Cron(expression, day_or)
+    return _Cron(expression, halves)
 
 
 def _check_field(cron: str, name: str, field: str, words: frozenset[str]) -> None:
@@ -215,11 +226,26 @@ def _known_zones() -> frozenset[str]:
 
 
 def _walls(parsed: _Cron, start: datetime, *, backwards: bool) -> Iterator[datetime]:
-    """Naive wall-clock slots strictly after (or before) the naive `start`, in order."""
-    it = croniter(parsed.expression, start, day_or=parsed.day_or)
+    """Naive wall-clock slots strictly after (or before) the naive `start`, in order, the halves merged (day
+    rule); raises CroniterBadDateError when no slot is left."""
+    halves = [_half(expression, start, backwards) for expression in parsed.halves]
+    previous = None
+    for wall in heapq.merge(*halves, reverse=backwards):
+        if wall != previous:  # a day both halves match is one slot
+            yield wall
+        previous = wall
+    raise CroniterBadDateError(f"no slot {'before' if backwards else 'after'} {start.isoformat()}")
+
+
+def _half(expression: str, start: datetime, backwards: bool) -> Iterator[datetime]:
+    """One half's wall slots after (or before) `start`; it ends where croniter finds no more."""
+    it = croniter(expression, start, day_or=False)
     step = it.get_prev if backwards else it.get_next
-    while True:
-        yield step(datetime)
+    try:
+        while True:
+            yield step(datetime)
+    except CroniterBadDateError:
+        return
 
 
 def _instant_of(wall: datetime, zone: ZoneInfo) -> datetime:

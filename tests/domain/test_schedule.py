@@ -207,6 +207,37 @@ class TestCronMeaning:
         second_mondays = schedule.preview("0 9 * * 1#2", "UTC", utc(2026, 1, 1), 3)
         assert [t.date().isoformat() for t in second_mondays] == ["2026-01-12", "2026-02-09", "2026-03-09"]
 
+    def test_an_nth_weekday_ors_with_a_restricted_day_of_month(self) -> None:
+        # The 15th or the first Monday, at midnight in Athens, across the March DST change (+02:00 to +03:00).
+        times = schedule.preview("0 0 15 * 1#1", ATHENS, utc(2026, 1, 1), 8)
+        assert times == [
+            local(ATHENS, 2026, 1, 5, 0, 0),
+            local(ATHENS, 2026, 1, 15, 0, 0),
+            local(ATHENS, 2026, 2, 2, 0, 0),
+            local(ATHENS, 2026, 2, 15, 0, 0),
+            local(ATHENS, 2026, 3, 2, 0, 0),
+            local(ATHENS, 2026, 3, 15, 0, 0),
+            local(ATHENS, 2026, 4, 6, 0, 0),
+            local(ATHENS, 2026, 4, 15, 0, 0),
+        ]
+        assert times[0] == utc(2026, 1, 4, 22) and times[6] == utc(2026, 4, 5, 21)
+
+    def test_february_29th_or_the_fifth_sunday_of_february_fires_every_leap_year(self) -> None:
+        times = schedule.preview("0 0 29 2 0#5", NEW_YORK, utc(2026, 1, 1), 3)
+        assert times == [utc(2028, 2, 29, 5), utc(2032, 2, 29, 5), utc(2036, 2, 29, 5)]
+
+    def test_a_last_weekday_ors_with_a_restricted_day_of_month(self) -> None:
+        days = [t.date().isoformat() for t in schedule.preview("0 9 13 * L5", "UTC", utc(2026, 1, 1), 4)]
+        assert days == ["2026-01-13", "2026-01-30", "2026-02-13", "2026-02-27"]
+
+    def test_a_day_of_month_that_never_comes_still_fires_on_its_weekdays(self) -> None:
+        days = [t.date().isoformat() for t in schedule.preview("0 0 31 2 1#1", "UTC", utc(2026, 1, 1), 2)]
+        assert days == ["2026-02-02", "2027-02-01"]
+
+    def test_a_day_field_starting_with_star_still_ands_with_an_nth_weekday(self) -> None:
+        days = [t.date().isoformat() for t in schedule.preview("0 0 */2 * 1#1", "UTC", utc(2026, 1, 1), 3)]
+        assert days == ["2026-01-05", "2026-06-01", "2026-08-03"]
+
     def test_month_and_day_names_are_accepted(self) -> None:
         assert schedule.next_fire("0 6 * jan mon", "UTC", utc(2026, 1, 1)) == utc(2026, 1, 5, 6)
 
@@ -259,6 +290,8 @@ class TestLastSlotBefore:
             ("0 * * * *", NEW_YORK, utc(2026, 11, 1, 3)),
             ("*/10 * * * *", LORD_HOWE, utc(2026, 4, 4, 14)),
             ("0 9 * * L5", "UTC", utc(2026, 1, 1)),
+            ("0 0 15 * 1#1", ATHENS, utc(2026, 1, 1)),
+            ("30 2 13 * L5", NEW_YORK, utc(2026, 1, 1)),
         ],
     )
     def test_is_the_fire_time_preview_would_have_given(self, cron: str, zone: str, start: datetime) -> None:
@@ -312,7 +345,8 @@ class TestValidation:
         assert reason in error.message
         assert "e.g. '*/15 * * * *'" in error.message
 
-    @pytest.mark.parametrize("cron", ["0 0 29 2 *", "*/5 9-17 * * 1-5", "0 0 L * *", "0 0 1,15 * 1", "@daily"])
+    @pytest.mark.parametrize("cron", ["0 0 29 2 *", "*/5 9-17 * * 1-5", "0 0 L * *", "0 0 1,15 * 1", "@daily",
+                                      "0 0 15 * 1#1", "0 0 29 2 0#5", "0 0 31 2 1#1", "0 0 30 2 L5"])
     def test_accepts_expressions_that_fire(self, cron: str) -> None:
         schedule.validate(cron, ATHENS)
 

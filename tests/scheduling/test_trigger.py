@@ -115,3 +115,16 @@ def test_equal_schedules_make_equal_triggers() -> None:
     assert ScheduleTrigger("0 * * * *", "UTC") == ScheduleTrigger("0 * * * *", "UTC")
     assert ScheduleTrigger("0 * * * *", "UTC") != ScheduleTrigger("0 * * * *", "Europe/Athens")
     assert str(ScheduleTrigger("0 * * * *", "UTC")) == "schedule[0 * * * * @ UTC]"
+
+
+@pytest.mark.parametrize(("cron", "zone", "expected"), [
+    ("0 0 15 * 1#1", "Europe/Athens", [utc(2026, 1, 4, 22), utc(2026, 1, 14, 22), utc(2026, 2, 1, 22)]),
+    ("0 0 29 2 0#5", "America/New_York", [utc(2028, 2, 29, 5), utc(2032, 2, 29, 5), utc(2036, 2, 29, 5)]),
+])
+def test_a_restricted_day_of_month_ors_with_an_nth_weekday_in_the_trigger_as_in_the_preview(
+        cron: str, zone: str, expected: list[datetime]) -> None:
+    trigger = ScheduleTrigger(cron, zone)
+    fired = [trigger.get_next_fire_time(None, utc(2026, 1, 1))]
+    while len(fired) < len(expected):
+        fired.append(trigger.get_next_fire_time(fired[-1], fired[-1] + timedelta(seconds=3)))
+    assert fired == expected == schedule.preview(cron, zone, utc(2026, 1, 1), len(expected))
