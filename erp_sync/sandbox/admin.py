@@ -24,7 +24,7 @@ import hmac
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from .encoding import admin_json
 from .state import SandboxState
@@ -118,13 +118,19 @@ def _route(state: SandboxState, method: str, parts: list[str], environ: dict[str
 
 def handle(state: SandboxState, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
     """Serve one /_sandbox/ request."""
-    parts = [p for p in environ.get("PATH_INFO", "").split("/")[2:] if p]
+    return answer(environ, start_response, state.config.admin_token,
+                  lambda method, parts: _route(state, method, parts, environ))
+
+
+def answer(environ: dict[str, Any], start_response: StartResponse, token: str | None,
+           route: Callable[[str, list[str]], tuple[str, Any]]) -> Iterable[bytes]:
+    """One admin request of any sandbox: the token check, `route(method, path parts)`, errors as JSON."""
+    parts = [unquote(p) for p in environ.get("PATH_INFO", "").split("/")[2:] if p]
     method = environ.get("REQUEST_METHOD", "GET").upper()
-    token = state.config.admin_token
     try:
         if token and not hmac.compare_digest(environ.get("HTTP_X_SANDBOX_TOKEN", "").encode(), token.encode()):
             raise AdminError("401 Unauthorized", "X-Sandbox-Token missing or wrong")
-        status, payload = _route(state, method, parts, environ)
+        status, payload = route(method, parts)
     except AdminError as exc:
         status, payload = exc.status, {"error": str(exc)}
     except LookupError as exc:

@@ -74,14 +74,19 @@ RUNTIME_FIELDS: dict[str, tuple[type, ...]] = {
 }
 
 
-def updated(config: SandboxConfig, changes: dict[str, Any]) -> SandboxConfig:
-    """A copy of `config` with runtime switches changed; ValueError names the first bad one."""
+def check_runtime_changes(changes: dict[str, Any], fields: dict[str, tuple[type, ...]]) -> None:
+    """ValueError naming the first change that is not one of `fields` or has the wrong type."""
     for name, value in changes.items():
-        kinds = RUNTIME_FIELDS.get(name)
+        kinds = fields.get(name)
         if kinds is None:
-            raise ValueError(f"{name} cannot be changed at run time; allowed: {', '.join(RUNTIME_FIELDS)}")
+            raise ValueError(f"{name} cannot be changed at run time; allowed: {', '.join(fields)}")
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
             raise ValueError(f"{name} has the wrong type: {type(value).__name__}")
+
+
+def updated(config: SandboxConfig, changes: dict[str, Any]) -> SandboxConfig:
+    """A copy of `config` with runtime switches changed; ValueError names the first bad one."""
+    check_runtime_changes(changes, RUNTIME_FIELDS)
     if changes.get("gzip_every", 1) < 1:
         raise ValueError("gzip_every must be at least 1")
     return dataclasses.replace(config, **changes)

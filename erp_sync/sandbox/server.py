@@ -10,6 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any, Generic, TypeVar
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -17,6 +18,8 @@ from .app import SandboxApp, create_app
 from .config import SandboxConfig
 
 log = logging.getLogger(__name__)
+
+AppT = TypeVar("AppT")
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -27,15 +30,16 @@ class _QuietHandler(WSGIRequestHandler):
         """No access log: benchmarks make a thousand requests a second."""
 
 
-def _server(app: SandboxApp, host: str, port: int) -> BaseWSGIServer:
+def _server(app: Any, host: str, port: int) -> BaseWSGIServer:
     return make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
 
 
 @dataclass
-class RunningSandbox:
-    """A sandbox served on a background thread; `stop()` (or leaving a `with` block) shuts it down."""
+class RunningSandbox(Generic[AppT]):
+    """A sandbox (the SoftOne one, or another app of this package) served on a background thread; `stop()` (or
+    leaving a `with` block) shuts it down."""
 
-    app: SandboxApp
+    app: AppT
     server: BaseWSGIServer
     thread: threading.Thread
     host: str
@@ -65,7 +69,7 @@ class RunningSandbox:
         self.server.server_close()
         self.thread.join(timeout=5)
 
-    def __enter__(self) -> RunningSandbox:
+    def __enter__(self) -> RunningSandbox[AppT]:
         return self
 
     def __exit__(
@@ -74,13 +78,16 @@ class RunningSandbox:
         self.stop()
 
 
-def start_in_thread(config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> RunningSandbox:
+def start_in_thread(config: SandboxConfig | None = None, host: str = "127.0.0.1",
+                    port: int = 0) -> RunningSandbox[SandboxApp]:
     """Serve a new sandbox on a daemon thread; port 0 picks a free port."""
-    app = create_app(config)
+    return serve_in_thread(create_app(config), host, port, "softone-sandbox")
+
+
+def serve_in_thread(app: AppT, host: str, port: int, name: str) -> RunningSandbox[AppT]:
+    """Serve any WSGI app of the sandboxes on a daemon thread; port 0 picks a free port."""
     server = _server(app, host, port)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="softone-sandbox", daemon=True
-    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True)
     thread.start()
     return RunningSandbox(app=app, server=server, thread=thread, host=host, port=server.server_port)
 
