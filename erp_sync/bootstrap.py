@@ -205,7 +205,8 @@ def build(settings: Settings, *, clock: Clock | None = None, with_scheduler: boo
     app = ErpSync(
         settings=settings, engine=engine, sessions=sessions, clock=clock, cipher=cipher, repository=repository,
         integrations=integrations, discovery=DiscoveryService(integrations, connectors),
-        monitoring=MonitoringService(engine), runner=runner, dispatch=SyncDispatcher(runner, integrations),
+        monitoring=MonitoringService(engine, clock, settings.operations.alerts),
+        runner=runner, dispatch=SyncDispatcher(runner, integrations),
         startup=StartupService(engine, integrations, clock, lambda: holder["app"].reconcile(),
                                lambda integration_id, slot: holder["app"].run_missed(integration_id, slot)),
         scheduler=scheduler, stopping=stopping, connectors=connectors)

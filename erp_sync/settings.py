@@ -31,6 +31,29 @@ DEFAULT_SYNC_TIMEOUT_MS = 30 * 60 * 1000
 
 
 @dataclass(frozen=True)
+class AlertThresholds:
+    """When the monitoring API raises an alert (README: ERP_SYNC_ALERT_*)."""
+
+    failure_rate: float = 0.5
+    min_runs: int = 5
+    consecutive: int = 3
+    long_ms: int = 300_000
+    overdue_periods: int = 2
+
+
+@dataclass(frozen=True)
+class OperationsSettings:
+    """Monitoring, retention, metrics, notifications, cron access and log format."""
+
+    alerts: AlertThresholds = field(default_factory=AlertThresholds)
+    retention_days: int = 30  # 0 keeps every run
+    metrics_token: str | None = None
+    cron_secret_previous: str | None = None
+    webhook_url: str | None = None
+    log_format: str = "text"
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     instance_dir: Path
@@ -45,6 +68,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     scheduler_poll_seconds: float = 30.0
     log_level: str = "INFO"
+    operations: OperationsSettings = field(default_factory=OperationsSettings)
     generated: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -176,5 +200,37 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env, "ERP_SYNC_MAX_BODY_BYTES", 1_048_576),
         scheduler_poll_seconds=float(_int(env, "ERP_SYNC_SCHEDULER_POLL_SECONDS", 30)),
         log_level=(env.get("ERP_SYNC_LOG_LEVEL") or "INFO").upper(),
+        operations=_operations(env),
         generated=tuple(generated),
     )
+
+
+def _float(env: Mapping[str, str], name: str, default: float, minimum: float, maximum: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number (got {raw!r})", field=name) from None
+    if not minimum <= value <= maximum:
+        raise ConfigurationError(f"{name} must be between {minimum} and {maximum} (got {value})", field=name)
+    return value
+
+
+def _operations(env: Mapping[str, str]) -> OperationsSettings:
+    log_format = (env.get("ERP_SYNC_LOG_FORMAT") or "text").strip().lower()
+    if log_format not in {"text", "json"}:
+        raise ConfigurationError(f"ERP_SYNC_LOG_FORMAT must be text or json (got {log_format!r})",
+                                 field="ERP_SYNC_LOG_FORMAT")
+    alerts = AlertThresholds(
+        failure_rate=_float(env, "ERP_SYNC_ALERT_FAILURE_RATE", 0.5, 0.0, 1.0),
+        min_runs=_int(env, "ERP_SYNC_ALERT_MIN_RUNS", 5),
+        consecutive=_int(env, "ERP_SYNC_ALERT_CONSECUTIVE", 3),
+        long_ms=_int(env, "ERP_SYNC_ALERT_LONG_MS", 300_000),
+        overdue_periods=_int(env, "ERP_SYNC_ALERT_OVERDUE_PERIODS", 2))
+    return OperationsSettings(
+        alerts=alerts, retention_days=_int(env, "ERP_SYNC_RETENTION_DAYS", 30, minimum=0),
+        metrics_token=_secret(env, "ERP_SYNC_METRICS_TOKEN"),
+        cron_secret_previous=_secret(env, "CRON_SECRET_PREVIOUS"),
+        webhook_url=_secret(env, "ERP_SYNC_WEBHOOK_URL"), log_format=log_format)

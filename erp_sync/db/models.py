@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -76,6 +77,8 @@ class Integration(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a slot before it was never missed
+    paused_reason: Mapped[str | None] = mapped_column(Text)  # why erp-sync itself made it inactive (0005)
+    notifications_encrypted: Mapped[str | None] = mapped_column(Text)  # its notification targets, encrypted (0005)
 
 
 class Run(Base):
@@ -84,6 +87,7 @@ class Run(Base):
         UniqueConstraint("integration_id", "scheduled_for", name="uq_erp_sync_runs_slot"),
         Index("ix_erp_sync_runs_integration_started", "integration_id", "started_at"),
         Index("ix_erp_sync_runs_status", "status"),
+        Index("ix_erp_sync_runs_integration_status", "integration_id", "status", "id"),  # 0005: monitoring
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -113,6 +117,9 @@ class Run(Base):
     watermark_before: Mapped[str | None] = mapped_column(String(32))
     watermark_after: Mapped[str | None] = mapped_column(String(32))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Migration 0005: a retry attempt names the failed run it repeats; a finished run is added to the totals once.
+    retry_of: Mapped[int | None] = mapped_column(Integer)
+    totals_counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
 
 
 class Binding(Base):
@@ -169,9 +176,75 @@ class RowError(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class RunTotal(Base):
+    """What every run that ended added up to, per integration, trigger and status: the source of the metrics'
+    counters. Retention deletes runs, never these rows, so a counter never goes down."""
+
+    __tablename__ = "erp_sync_run_totals"
+
+    integration_id: Mapped[int] = mapped_column(ForeignKey("erp_sync_integrations.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(30), primary_key=True)
+    runs: Mapped[int] = mapped_column(BigInteger, default=0)
+    inserted: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated: Mapped[int] = mapped_column(BigInteger, default=0)
+    unchanged: Mapped[int] = mapped_column(BigInteger, default=0)
+    deleted: Mapped[int] = mapped_column(BigInteger, default=0)
+    pushed: Mapped[int] = mapped_column(BigInteger, default=0)
+    errors: Mapped[int] = mapped_column(BigInteger, default=0)
+    duration_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RunDurationBucket(Base):
+    """How many executions of an integration ended within each duration bound (`le`, in seconds as Prometheus
+    spells it, "+Inf" for the rest); not cumulative: each execution adds to exactly one bucket."""
+
+    __tablename__ = "erp_sync_run_durations"
+
+    integration_id: Mapped[int] = mapped_column(ForeignKey("erp_sync_integrations.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    le: Mapped[str] = mapped_column(String(16), primary_key=True)
+    runs: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class MaintenanceClaim(Base):
+    """A claimed slot of a maintenance task (the daily retention cleanup): one insert wins, like a run's slot."""
+
+    __tablename__ = "erp_sync_maintenance_claims"
+
+    task: Mapped[str] = mapped_column(String(40), primary_key=True)
+    slot: Mapped[str] = mapped_column(String(20), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class NotificationState(Base):
+    """The last notification delivery of an integration, and the alerts already announced."""
+
+    __tablename__ = "erp_sync_notify_state"
+
+    integration_id: Mapped[int] = mapped_column(ForeignKey("erp_sync_integrations.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    event: Mapped[str | None] = mapped_column(String(20))
+    target: Mapped[str | None] = mapped_column(String(500))  # redacted
+    ok: Mapped[bool | None] = mapped_column(Boolean)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    alerts: Mapped[list[str] | None] = mapped_column(JSON)
+
+
 # The models' Core tables, for Core statements (SQLAlchemy types a model's `__table__` as any FromClause).
 INTEGRATIONS = cast(Table, Integration.__table__)
 RUNS = cast(Table, Run.__table__)
 BINDINGS = cast(Table, Binding.__table__)
 CONFLICTS = cast(Table, Conflict.__table__)
 ROW_ERRORS = cast(Table, RowError.__table__)
+RUN_TOTALS = cast(Table, RunTotal.__table__)
+RUN_DURATION_BUCKETS = cast(Table, RunDurationBucket.__table__)
+MAINTENANCE_CLAIMS = cast(Table, MaintenanceClaim.__table__)
+NOTIFICATION_STATE = cast(Table, NotificationState.__table__)

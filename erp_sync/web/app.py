@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response
 
 from erp_sync.bootstrap import ErpSync
-from erp_sync.web import cron, errors, integrations
+from erp_sync.web import cron, errors, integrations, monitoring
 from erp_sync.web.envelope import assign_request_id, ok
 
 
@@ -18,6 +18,7 @@ def create_app(erp_sync: ErpSync) -> Flask:
     errors.register(app, erp_sync.database_unavailable)
     app.register_blueprint(integrations.bp)
     app.register_blueprint(cron.bp)
+    app.register_blueprint(monitoring.bp)
 
     @app.get("/healthz")
     def health() -> Response:

@@ -30,13 +30,13 @@ def test_upgrade_head_creates_every_table_and_autogenerate_finds_no_difference(d
         assert any(set(u["column_names"]) == {"integration_id", "scheduled_for"} for u in unique)
     finally:
         engine.dispose()
-    assert current(database_url) == "0004"
+    assert current(database_url) == "0005"
 
 
 def test_upgrade_is_idempotent(database_url: str) -> None:
     upgrade(database_url)
     upgrade(database_url)
-    assert current(database_url) == "0004"
+    assert current(database_url) == "0005"
 
 
 def test_upgrading_from_0001_keeps_every_binding_and_leaves_its_source_hash_to_the_next_run(database_url: str) -> None:
@@ -58,7 +58,7 @@ def test_upgrading_from_0001_keeps_every_binding_and_leaves_its_source_hash_to_t
     finally:
         engine.dispose()
     assert tuple(row) == ("42", "C42", "h42", None)
-    assert current(database_url) == "0004"
+    assert current(database_url) == "0005"
     engine = make_engine(database_url)
     try:  # 0003: bindings keep no foreign key (the code guarantees it, see models.Binding); runs keep theirs
         assert inspect(engine).get_foreign_keys("erp_sync_bindings") == []
