@@ -164,7 +164,7 @@ class ErpSync:
 
 # Python's defaults are (700, 10, 10). Not much higher than this: an HTTP connection the ERP closed leaves its
 # objects, with the last response's bytes, in reference cycles that only a collection frees; at (20_000, 50, 100)
-# a 1M-row run's peak RSS grew by ~70 MB (measured), at this setting it stays flat.
+# a 1M-row run's peak RSS grew, at this setting it stays flat (docs/performance.md#garbage-collector).
 GC_THRESHOLDS = (5_000, 10, 10)
 
 
@@ -174,8 +174,8 @@ def settle_long_lived_objects() -> None:
     A sync allocates a few dozen container objects per row (parsed JSON lists, value tuples, keys); with Python's
     default thresholds the cyclic garbage collector runs every 700 of them and, on its older generations, walks
     every long-lived object of the process (SQLAlchemy, Flask, pydantic, the app). Freezing what exists now takes
-    those out of its walk, and fewer young collections do the rest: measured 15-25% of a run's CPU on the
-    benchmark. Objects are still freed by reference counting as before; only cycles wait a little longer."""
+    those out of its walk, and fewer young collections do the rest (docs/performance.md#garbage-collector).
+    Objects are still freed by reference counting as before; only cycles wait a little longer."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)

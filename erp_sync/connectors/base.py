@@ -1,9 +1,10 @@
 """What an ERP must offer erp-sync, and the errors it may answer with.
 
 A connector reads a source as a stream of `Page`s, writes single records back (`push`), and can describe itself
-for discovery. It knows nothing of databases or web frameworks. Errors fall into three families (see STYLE.md):
-fatal (stop the run), retriable (the connector already retried, bounded, before raising) and skippable (one record
-failed, the run goes on). Every error carries a stable code and, where known, the page it happened on.
+for discovery. It knows nothing of databases or web frameworks. Errors fall into three families
+(docs/architecture.md#errors): fatal (stop the run), retriable (the connector already retried, bounded, before
+raising) and skippable (one record failed, the run goes on). Every error carries a stable code and, where known,
+the page it happened on.
 """
 
 from __future__ import annotations

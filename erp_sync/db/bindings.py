@@ -49,9 +49,10 @@ _UPSERT = _INSERT + (
 )
 _UPSERT_SQLITE = _UPSERT.format(marks="?, ?, ?, ?, ?, ?")
 _UPSERT_POSTGRES = _UPSERT.format(marks="%s, %s, %s, %s, %s, %s")
-# Big PostgreSQL pages: one statement whose rows come from four JSON arrays, one per column. Measured against COPY
-# into a temp table + merge (the target's way), it saves ~3 µs a row here: bindings are four short texts, so the
-# COPY's per-value writes, its extra round trips and emptying the temp table at commit weigh more than parsing JSON.
+# Big PostgreSQL pages: one statement whose rows come from four JSON arrays, one per column. It beats COPY into a
+# temp table + merge (the target's way) here: bindings are four short texts, so the COPY's per-value writes, its
+# extra round trips and emptying the temp table at commit weigh more than parsing JSON
+# (docs/performance.md#bindings-on-postgresql).
 _MERGE_POSTGRES = _UPSERT.replace(
     "VALUES ({marks})",
     "SELECT %s::integer, erp_key, local_key, row_hash, source_hash, %s::timestamptz FROM ROWS FROM ("
@@ -87,9 +88,10 @@ def _chunks(conn: Connection, items: Sequence[Any], fixed: int) -> Iterator[Sequ
 
 # PostgreSQL plans `erp_key = ANY(array)` or a join with the array as a scan of the table (per row, a search of the
 # array) for tables it thinks small or lacks statistics for. A LATERAL subquery kept apart by OFFSET 0 is one index
-# probe per key (~1.5 µs on PostgreSQL 15 here) whatever the table's size; see also _keep_statistics. The keys
-# travel as one JSON text: psycopg binds a 1000-item list as text[] at ~0.5 µs a key, orjson at ~0.05. (`= ANY` of
-# that array, ~0.1 µs a key faster on big tables, is planned as a seq scan comparing every key on small ones.)
+# probe per key whatever the table's size; see also _keep_statistics. The keys travel as one JSON text, which
+# orjson writes far faster than psycopg binds a list as text[]. (`= ANY` of that array, a little faster on big
+# tables, is planned as a seq scan comparing every key on small ones.) Figures:
+# docs/performance.md#bindings-on-postgresql.
 _LOOKUP_POSTGRES = (
     "SELECT b.erp_key, b.{column} FROM jsonb_array_elements_text(%s::jsonb) AS k(erp_key) CROSS JOIN LATERAL "
     "(SELECT erp_key, {column} FROM erp_sync_bindings WHERE integration_id = %s AND erp_key = k.erp_key OFFSET 0) b"
@@ -191,8 +193,9 @@ _COPY_TYPES = ("int4", "text", "text", "text", "text", "timestamptz")
 def insert_new(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str, str, str | None]],
                synced_at: datetime) -> int:
     """Bindings for ERP keys that have none: the caller looked them up in this transaction, under the run's lease.
-    Big PostgreSQL pages are COPYed straight into the table (~4 µs a row less than the merge of `upsert`, which
-    must test every row for a conflict); elsewhere this is `upsert`. Returns the rows written."""
+    Big PostgreSQL pages are COPYed straight into the table (cheaper than the merge of `upsert`, which must test
+    every row for a conflict: docs/performance.md#bindings-on-postgresql); elsewhere this is `upsert`. Returns the
+    rows written."""
     if not _postgres(conn) or len(rows) <= MERGE_THRESHOLD:
         return upsert(conn, integration_id, rows, synced_at)
     return _copy_new(conn, integration_id, _last_per_key(rows), synced_at)

@@ -6,7 +6,8 @@ SQLAlchemy's; `insert_rows` is `run_many` for one-row INSERTs, sent to SQLite as
 `copy_merge` is PostgreSQL's fast path for big pages: COPY into a session temp table and one
 `INSERT ... SELECT ... ON CONFLICT` merge; `binary_copy_types` says when that COPY can be binary. `json_columns`
 feeds the same kind of merge from statement parameters instead, which is faster for narrow text rows (bindings).
-The target upsert and the bindings both write through here (PERFORMANCE.md: no RETURNING, no ORM).
+The target upsert and the bindings both write through here, with no RETURNING and no ORM
+(docs/performance.md#driver-level-writes).
 
 Values are adapted per column (`value_adapter`) so that reading them back through SQLAlchemy with the reflected
 table gives equal values: on SQLite, aware datetimes are stored as naive UTC text in SQLAlchemy's own format, dates
@@ -92,8 +93,8 @@ SQLITE_ROWS_PER_INSERT = 500
 def insert_rows(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
     """`run_many` for an `INSERT ... VALUES (?, ..., ?) [ON CONFLICT ...]` of one row. On SQLite the rows go as
     multi-row VALUES statements, up to SQLITE_ROWS_PER_INSERT rows or the bound-variable limit each: one statement
-    step per chunk instead of a reset, bind and step per row, ~0.5 µs a row less on a 15-column table. The rows
-    are applied in order, as by `executemany`. Returns the rows affected."""
+    step per chunk instead of a reset, bind and step per row (docs/performance.md#multi-row-values-on-sqlite).
+    The rows are applied in order, as by `executemany`. Returns the rows affected."""
     if not rows or conn.dialect.name != "sqlite":
         return run_many(conn, sql, rows)
     width = len(rows[0])
@@ -144,7 +145,7 @@ def copy_merge(conn: Connection, stage_sql: str, copy_sql: str, merge_sql: str, 
                rows: Iterable[Sequence[Any]], binary_types: Sequence[int | str] | None = None) -> int:
     """PostgreSQL: COPY `rows` into a session temp table, merge it into the target with one statement and empty
     it; returns the rows the merge wrote. With `binary_types` (one type per column) the COPY is binary, which
-    saves about 1.5 µs a row of text formatting and parsing."""
+    saves formatting and parsing text per value (docs/performance.md#copy-on-postgresql)."""
     with _cursor(conn, merge_sql) as cursor:
         cursor.execute(stage_sql)
         _copy_rows(cursor, copy_sql, rows, binary_types)
@@ -170,7 +171,8 @@ def is_unique_violation(error: exc.DBAPIError) -> bool:
 def json_columns(rows: Iterable[Sequence[Any]]) -> list[str]:
     """`rows` (not empty) as one JSON array text per column, for a statement that reads them back as rows with
     `ROWS FROM (jsonb_array_elements_text(%s::jsonb), ...)`. For narrow text rows this beats `copy_merge`: one
-    round trip, orjson instead of per-value COPY writes, and no temp table to empty at commit (~0.6 ms a page)."""
+    round trip, orjson instead of per-value COPY writes, and no temp table to empty at commit
+    (docs/performance.md#bindings-on-postgresql)."""
     return [orjson.dumps(column).decode() for column in zip(*rows, strict=True)]
 
 
@@ -261,7 +263,8 @@ _MINUTES_SECONDS = [f"{minute:02d}:{second:02d}." for minute in range(60) for se
 
 def _sqlite_datetime(v: datetime | None) -> str | None:
     """SQLAlchemy's SQLite DATETIME text ("YYYY-MM-DD HH:MM:SS.ffffff"), in UTC. Built from cached day and
-    time-of-day pieces: 2.5x faster than %-formatting the fields, and this runs per datetime value."""
+    time-of-day pieces, faster than %-formatting the fields, and this runs per datetime value
+    (docs/performance.md#sqlite-datetime-text)."""
     if v is None:
         return None
     if v.tzinfo is None:

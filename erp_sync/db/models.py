@@ -124,9 +124,10 @@ class Run(Base):
 
 class Binding(Base):
     """One per imported ERP record. No foreign key to the integration (migration 0003): on PostgreSQL its check
-    cost ~5 µs a row of a first load. Instead, deleting an integration deletes its row first and then its bindings
-    (`IntegrationRepository.delete`), and every transaction that adds bindings renews the run's lease, an update of
-    that same integration row: a run whose integration was deleted meanwhile fails and rolls its bindings back."""
+    slowed first loads (docs/performance.md#no-foreign-key-on-bindings). Instead, deleting an integration deletes
+    its row first and then its bindings (`IntegrationRepository.delete`), and every transaction that adds bindings
+    renews the run's lease, an update of that same integration row: a run whose integration was deleted meanwhile
+    fails and rolls its bindings back."""
 
     __tablename__ = "erp_sync_bindings"
     __table_args__ = (Index("ix_erp_sync_bindings_local", "integration_id", "local_key"),)

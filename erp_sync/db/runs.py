@@ -1,4 +1,4 @@
-"""Runs, slot claims and leases: the database decides who runs (ARCHITECTURE.md rule 3).
+"""Runs, slot claims and leases: the database decides who runs (docs/architecture.md#who-decides-which-process-runs).
 
 - A *slot claim* is a run row with `UNIQUE(integration_id, scheduled_for)`: however many schedulers fire a slot,
   one insert wins.

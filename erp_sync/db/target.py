@@ -6,7 +6,8 @@ whose values did not change is not rewritten and the returned count is exact. It
 reflected names quoted by the dialect; names a user typed are only looked up (and for a new table, checked against
 IDENTIFIER). Pages go through the DBAPI cursor (`bulk.insert_rows`: multi-row VALUES on SQLite, executemany on
 PostgreSQL); PostgreSQL pages over `copy_threshold` rows are COPYed into a temp table and merged with one statement
-(or, into a table empty when a first load began, straight in). No RETURNING on bulk writes (PERFORMANCE.md).
+(or, into a table empty when a first load began, straight in). No RETURNING on bulk writes
+(docs/performance.md#driver-level-writes).
 
 The driver-level calls and the per-column value adapters (what each dialect stores, so values read back equal) are
 `bulk.py`'s.

@@ -4,8 +4,8 @@
 the ERP field names of a page to positions and compiles one row function for them; `BoundMapping.map_rows` turns a
 page into value tuples (in `plan.columns` order), keys, local keys and row hashes, and reports each row it could not
 map as a `RowProblem` instead of failing the page. The same plan hashes local rows read back from the target table
-(two-way sync) and formats local values as ERP strings. Per-row cost is the budget (PERFORMANCE.md): the hot loop
-calls only functions compiled here, never a lookup by field name.
+(two-way sync) and formats local values as ERP strings. Per-row cost is the budget
+(docs/performance.md#per-row-budget): the hot loop calls only functions compiled here, never a lookup by field name.
 
 What one value becomes (ERP text to Python, the canonical forms of the row hash and of key texts, values read back
 from a database, ERP text on the way back) is `values.py`'s; its docstring states the value rules and the hash.
@@ -96,7 +96,7 @@ def compile_tuple(parts: Sequence[tuple[int, Converter | None]]) -> Callable[[Se
     to apply (None copies the value).
 
     It is generated as source made only of integer positions, integer lengths and generated names, then compiled:
-    one call per row instead of one per value through map/zip saves about 1 µs on a 15-column row, and a
+    one call per row instead of one per value through map/zip (docs/performance.md#compiled-row-functions), and a
     `LengthLimit` is checked in line (its function is called only for what is not a short enough string).
     """
     namespace: dict[str, Any] = {}
@@ -246,7 +246,7 @@ class BoundMapping:
     def source_hashes(self, rows: Sequence[Sequence[str]]) -> list[str]:
         """A hash per row of the ERP's own text together with this mapping (its fields, types, defaults, keys,
         server zone and column limits): equal source hashes map to equal values, so a row whose source hash is
-        the one stored with its binding is unchanged without being mapped (~5 µs a row saved on a re-sync)."""
+        the one stored with its binding is unchanged without being mapped (docs/performance.md#source-hash-skip)."""
         prefix, sha256, dumps = self._source_prefix, hashlib.sha256, orjson.dumps
         return [sha256(prefix + dumps(row)).hexdigest() for row in rows]
 

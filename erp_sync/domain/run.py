@@ -1,7 +1,8 @@
 """What a run is and the rules that decide its window, its watermark and when it must stop.
 
-Watermarks are the ERP server's own clock: naive server-local datetimes stored as "YYYY-MM-DD HH:MM:SS" (PROTOCOL.md
-§6.4). A run reads from the watermark minus an overlap up to its own start; the watermark moves only when the run
+Watermarks are the ERP server's own clock: naive server-local datetimes stored as "YYYY-MM-DD HH:MM:SS"
+(docs/softone.md#server-time-and-the-watermark). A run reads from the watermark minus an overlap up to its own
+start; the watermark moves only when the run
 completes, never past the run's start and never backwards, so a record changed while the run was reading is read
 again next time (upserts are idempotent). Everything here is pure: the caller passes `now`.
 """

@@ -1,7 +1,8 @@
 """Cron schedules: what a cron expression and an IANA time zone mean, as pure time math.
 
-This module owns the one meaning of a schedule (architecture rule 8). The API preview, the scheduler's trigger
-and the startup catch-up all ask it, so what an operator sees is exactly when a job fires.
+This module owns the one meaning of a schedule (docs/architecture.md#the-scheduler-and-the-dst-rule). The API
+preview, the scheduler's trigger and the startup catch-up all ask it, so what an operator sees is exactly when a
+job fires.
 
 Expressions are standard five-field cron (minute hour day-of-month month day-of-week) with vixie semantics:
 when both day fields are restricted a day matches either (`0 0 13 * 5` runs on the 13th and on Fridays), a day

@@ -1,10 +1,12 @@
 """ERP values: text to Python and back, their canonical forms, and values read back from a database.
 
 This module owns what one value becomes; `mapping.py` composes these functions into a plan. Everything here is
-pure (no I/O, no framework) and per-value cheap, because it runs in the per-row hot path (PERFORMANCE.md).
+pure (no I/O, no framework) and per-value cheap, because it runs in the per-row hot path
+(docs/performance.md#per-row-budget).
 
-Values (PROTOCOL.md §1.3, §8): ERP values are strings; "" means no value: None for every type except string, which
-keeps "" as it is. A mapping's `default` (a string, converted like a value) replaces None, and for strings also "".
+Values (docs/softone.md#values-and-dates): ERP values are strings; "" means no value: None for every type except
+string, which keeps "" as it is. A mapping's `default` (a string, converted like a value) replaces None, and for
+strings also "".
 Decimals take "399.95", or "399,95" when the comma cannot be a thousands separator. Dates and datetimes are
 server-local without a zone; "" and Delphi's zero date 1899-12-30 mean None. A server-local datetime becomes an aware
 UTC datetime through zoneinfo: an ambiguous wall time (the repeated hour when DST ends) is taken as its first

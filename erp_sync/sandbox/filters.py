@@ -1,6 +1,6 @@
 """Browser FILTERS: parse `OBJECT.FIELD=value&OBJECT.FIELD_TO=value` and pick the matching keys.
 
-Semantics (PROTOCOL.md §6.3, with the sandbox's choices where the documentation is vague):
+Semantics (docs/softone.md#filters-and-the-window, with the sandbox's choices where SoftOne's documentation is vague):
 - `F=v` alone is equality; `*` is a wildcard; `a,b,c` lists alternatives. Text compares case-insensitively (SQL
   Server's default collation); numbers compare numerically; a date-only value on a date field matches that day.
 - `F=a&F_TO=b` is the inclusive range a <= value <= b; either bound may be alone. A date-only upper bound covers

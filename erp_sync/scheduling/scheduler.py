@@ -1,10 +1,11 @@
 """The APScheduler 3 adapter: one in-memory job per active integration, reconciled against the database.
 
-The job list is a cache (architecture rule 1): `reconcile` makes it match the entries the database gives, `apply`
-does the same for one integration after an API change, and `poll_every` re-reads the database so a scheduler in
-another process follows changes too. Every fire calls `run_slot(integration_id, scheduled_for)` with the slot
-the trigger scheduled, not the moment the thread got to it, so the database slot claim (rule 3) sees the same
-value in every process. Jobs coalesce missed fires into one and never overlap themselves within this process.
+The job list is a cache (docs/architecture.md#the-scheduler-and-the-dst-rule): `reconcile` makes it match the
+entries the database gives, `apply` does the same for one integration after an API change, and `poll_every`
+re-reads the database so a scheduler in another process follows changes too. Every fire calls
+`run_slot(integration_id, scheduled_for)` with the slot the trigger scheduled, not the moment the thread got to it,
+so the database slot claim (docs/architecture.md#who-decides-which-process-runs) sees the same value in every
+process. Jobs coalesce missed fires into one and never overlap themselves within this process.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The ERP keys a complete scan has read, kept so that the bound keys it did not read can be found afterwards.
 
-Up to `IN_MEMORY_KEYS` keys live in a set (~100 bytes a key). Past that they move to a private SQLite file in the
-temp folder, so that a run's memory stays flat whatever the table's size: deletes on a multi-million-row table
-cost disk (~40 bytes a key) and ~1-2 µs a key, not RAM. The file is the run's alone and goes with `close()`.
+Up to `IN_MEMORY_KEYS` keys live in a set. Past that they move to a private SQLite file in the temp folder, so
+that a run's memory stays flat whatever the table's size: deletes on a multi-million-row table cost disk and a
+little time per key, not RAM (docs/performance.md#seen-keys). The file is the run's alone and goes with `close()`.
 
 The owning process holds an exclusive `flock` on a lock file in the folder for as long as the folder is in use;
 the kernel drops it when the process dies, even by SIGKILL, so `sweep_orphans` can tell a folder left by a killed

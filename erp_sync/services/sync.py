@@ -1,4 +1,4 @@
-"""SyncRunner: the one function that runs a sync (ARCHITECTURE.md rule 2).
+"""SyncRunner: the one function that runs a sync (docs/architecture.md#how-a-run-flows).
 
 The scheduler, the cron endpoints, the admin API and the CLI all call `SyncRunner.run` (or `prepare` then
 `execute`, when the caller must answer before the run ends). A run reads like its table of contents:

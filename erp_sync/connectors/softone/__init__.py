@@ -1,4 +1,4 @@
-"""The SoftOne (Soft1 Series) connector: JSON web services at `/s1services`, as described in PROTOCOL.md.
+"""The SoftOne (Soft1 Series) connector: JSON web services at `/s1services`, as described in docs/softone.md.
 
 Modules, outside in: `connector` (the ErpConnector protocol), `browser` and `queries` (reads), `session` (login
 and the shared clientID), `client` (HTTP, decoding, transport retries), `codes` (what SoftOne's error codes mean),

@@ -1,4 +1,4 @@
-"""Paging through one SoftOne browser (getBrowserInfo + getBrowserData), PROTOCOL.md §2.8, §2.9 and §6.
+"""Paging through one SoftOne browser (getBrowserInfo + getBrowserData): docs/softone.md#browsers.
 
 `BrowserPaginator` owns the next-page state: the reqID, the offset and the fields the browser declared. It asks
 for `LIMIT` rows at a time until the offset reaches `totalcount` or a page comes back short. When SoftOne forgets

@@ -2,8 +2,8 @@
 
 `SoftOneClient` knows nothing of sessions. It sends ASCII-only JSON, retries transport trouble (timeouts, dropped
 connections, HTTP 5xx, bodies that are not JSON at all such as proxy pages) with bounded exponential backoff and
-jitter, decodes bodies the way PROTOCOL.md §4 says (gzip by magic bytes, declared charset, else UTF-8, else
-cp1253; raw control characters tolerated) and turns `success:false` into the typed errors of `codes`.
+jitter, decodes bodies as docs/softone.md#encoding says (gzip by magic bytes, declared charset, else UTF-8,
+else cp1253; raw control characters tolerated) and turns `success:false` into the typed errors of `codes`.
 Nothing here logs a password, a clientID or the body of login/authenticate.
 """
 
@@ -70,7 +70,7 @@ def decode_body(content: bytes, charset: str | None) -> str:
 def parse_json(text: str) -> Any:
     """orjson first; then, for a body with raw TABs, orjson with them escaped (a TAB inside a string means the same
     escaped, one between tokens makes that attempt fail); else the stdlib in non-strict mode, which accepts raw
-    control characters inside strings (twice as slow on a page of rows)."""
+    control characters inside strings but is slower (docs/performance.md#json-parsing)."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:

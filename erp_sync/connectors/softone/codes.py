@@ -1,4 +1,4 @@
-"""SoftOne's error codes (PROTOCOL.md §3.2) and what erp-sync does about each one.
+"""SoftOne's error codes (docs/softone.md#errors) and what erp-sync does about each one.
 
 A `success:false` body is classified by its `errorcode` first and by its message only when the code is missing or
 not in the table. The same code can mean different things depending on the service that answered: `-1` is bad

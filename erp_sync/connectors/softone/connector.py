@@ -3,9 +3,9 @@
 Reads come from a browser (the default), a SqlData script or GetTable (see `queries` for their conventions);
 the incremental window is widened by `window_overlap` and sent in the server's own local time. Writes are
 `setData`: with KEY to update, without to insert. Inserts are not idempotent in SoftOne, so an insert with a
-reference field is looked up by it before every attempt (PROTOCOL.md §7): an earlier attempt, or an earlier run
-that died before storing the new id, may have saved it already; a refusal by SoftOne's business logic comes back
-as `PushResult(accepted=False)`.
+reference field is looked up by it before every attempt (docs/softone.md#writing-with-setdata): an earlier
+attempt, or an earlier run that died before storing the new id, may have saved it already; a refusal by SoftOne's
+business logic comes back as `PushResult(accepted=False)`.
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ class SoftOneConnector:
 
         Without `since` nothing is filtered on the cursor at all: an upper bound alone would drop records whose
         cursor is empty, and a full scan must see every record. Without `until` the upper bound is the server's
-        now, because a browser range with only its lower bound set means equality (§6.3).
+        now, because a browser range with only its lower bound set means equality
+        (docs/softone.md#filters-and-the-window).
         """
         if window is None or window.since is None:
             return None

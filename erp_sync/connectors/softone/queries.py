@@ -1,4 +1,4 @@
-"""Reads that are not browsers: SqlData scripts (§2.17) and GetTable (§2.18), and the checked text they send.
+"""SqlData scripts and GetTable (docs/softone.md#sqldata-and-gettable), and the checked text they send.
 
 SqlData runs a script an administrator stored in SoftOne; erp-sync only names it and fills its parameters. Which
 parameters carry the window and the paging is declared in `Query.params` with these reserved keys (everything
