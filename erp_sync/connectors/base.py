@@ -32,7 +32,7 @@ class Query:
     cursor_field: str | None = None
     key_field: str | None = None
     page_size: int = 5000
-    requests_ahead: int = 2  # page requests a connector may have on their way at once (browser paging)
+    requests_ahead: int = 4  # page requests a connector may have on their way at once (browser paging)
     params: Mapping[str, str] = field(default_factory=dict)
 
 

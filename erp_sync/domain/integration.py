@@ -80,7 +80,7 @@ class SourceSpec(_Model):
     cursor_field: str | None = Field(default=None, max_length=128)
     key_field: str | None = Field(default=None, max_length=128)
     page_size: int = Field(default=5000, ge=1, le=50_000)
-    requests_ahead: int = Field(default=2, ge=1, le=4)
+    requests_ahead: int = Field(default=4, ge=1, le=8)
     params: dict[str, str] = Field(default_factory=dict)
     push_object: str | None = None
     push_table: str | None = None

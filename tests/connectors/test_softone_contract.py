@@ -111,7 +111,7 @@ def case(request: pytest.FixtureRequest, sandbox: Any, control: SandboxControl) 
 
     return ContractCase(
         connect=connect, server=control, object_name="CUSTOMER", table="CUSTOMER", key_field="TRDR",
-        query=Query(object="CUSTOMER", page_size=10),
+        query=Query(object="CUSTOMER", page_size=5),  # more pages than the requests on their way at once
         empty_query=Query(object="CUSTOMER", filters="CUSTOMER.CODE=NO-SUCH-CUSTOMER", page_size=10),
         text_column="CUSTOMER.NAME", text_field="NAME", writable_field="REMARKS",
         insert_values={"CODE": "ERPSYNC-0001", "NAME": "Νέος Πελάτης από το erp-sync"}, reference_field="CODE1",

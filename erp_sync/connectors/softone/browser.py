@@ -24,7 +24,7 @@ from erp_sync.connectors.softone.session import SoftOneSession
 log = logging.getLogger(__name__)
 
 ZOOMINFO = "ZOOMINFO"
-AHEAD = 2  # default getBrowserData requests on their way at once: one being answered while another is parsed
+AHEAD = 4  # default getBrowserData requests on their way at once on one session (docs/softone.md#paging-ahead)
 
 
 def zoominfo_key(value: str) -> str | None:
@@ -65,6 +65,7 @@ class BrowserPaginator:
         self._number = 0
         self._last_rows: list[Sequence[str]] | None = None
         self._reopening = threading.Lock()
+        self._gate = _ReqIdGate(ahead)
         self.restarts = 0
 
     def __iter__(self) -> Iterator[Page]:
@@ -124,27 +125,33 @@ class BrowserPaginator:
             raise BadResponseError(f"SoftOne {self._object} browser changed its fields while paging",
                                    page=self._number + 1, details={"service": "getBrowserInfo"})
         self._req_id, self._fields, self._total = str(req_id), fields, total
+        self._gate.opened(self._req_id)
 
     def _fetch(self, number: int, start: int) -> list[Sequence[str]]:
         restarts = 0
         while True:
-            req_id = self._req_id
-            try:
-                body = self._session.request("getBrowserData", {"reqID": req_id, "START": start,
-                                                                "LIMIT": self._limit}, page=number)
-                return self._rows(body, number)
-            except ReqIdLostError as exc:
+            with self._gate:
+                req_id = self._req_id
+                try:
+                    body = self._session.request("getBrowserData", {"reqID": req_id, "START": start,
+                                                                    "LIMIT": self._limit}, page=number)
+                    self._gate.served(req_id)
+                    return self._rows(body, number)
+                except ReqIdLostError as exc:
+                    lost = exc
+            with self._reopening:
+                if self._req_id != req_id:  # another page's request reopened it already: not this page's failure
+                    continue
                 if restarts >= self._max_restarts:
                     raise ReqIdLostError(f"SoftOne {self._object} browser lost its reqID {restarts + 1} times at "
-                                         f"page {number}", page=number, erp_code=exc.erp_code,
-                                         details={"service": "getBrowserData"}) from exc
+                                         f"page {number}", page=number, erp_code=lost.erp_code,
+                                         details={"service": "getBrowserData"}) from lost
                 restarts += 1
-                with self._reopening:
-                    if self._req_id == req_id:  # else a request for another page has reopened it already
-                        self.restarts += 1
-                        log.info("SoftOne %s browser: reqID lost at page %d (code %s); reopening at offset %d",
-                                 self._object, number, exc.erp_code, start)
-                        self._open()
+                self.restarts += 1
+                self._gate.lost(req_id)
+                log.info("SoftOne %s browser: reqID lost at page %d (code %s); reopening at offset %d",
+                         self._object, number, lost.erp_code, start)
+                self._open()
 
     def _rows(self, body: dict[str, Any], number: int) -> list[Sequence[str]]:
         raw = body.get("rows")
@@ -182,6 +189,46 @@ class BrowserPaginator:
             index = self._fields.index(self._key_field)
             return [row[index] or None for row in rows]
         return [None] * len(rows)
+
+
+class _ReqIdGate:
+    """How many getBrowserData requests may be on their way at once on the current reqID.
+
+    A server whose reqIDs serve only a few calls would refuse most of several concurrent requests on one reqID,
+    each refusal costing a re-open. When a reqID is lost, the requests in flight at once are capped at the calls
+    it served, so that later reqIDs are not overrun the same way; a server that keeps its reqIDs for many calls
+    never lowers the cap."""
+
+    def __init__(self, capacity: int) -> None:
+        self._changed = threading.Condition()
+        self._capacity = capacity
+        self._busy = 0
+        self._req_id: str | None = None
+        self._served = 0
+
+    def __enter__(self) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._busy < self._capacity)
+            self._busy += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._changed:
+            self._busy -= 1
+            self._changed.notify()
+
+    def opened(self, req_id: str) -> None:
+        with self._changed:
+            self._req_id, self._served = req_id, 0
+
+    def served(self, req_id: str | None) -> None:
+        with self._changed:
+            if req_id == self._req_id:
+                self._served += 1
+
+    def lost(self, req_id: str | None) -> None:
+        with self._changed:
+            if req_id == self._req_id and self._served:
+                self._capacity = max(1, min(self._capacity, self._served))
 
 
 def _field_names(raw: Any) -> tuple[str, ...]:
