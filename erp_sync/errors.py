@@ -72,6 +72,8 @@ CODES: frozenset[str] = frozenset(
         "INVALID_CRON",
         "UNKNOWN_TIMEZONE",
         "UNKNOWN_TABLE",
+        "UNKNOWN_SCHEMA",
+        "FORBIDDEN_TARGET",
         "UNKNOWN_COLUMN",
         "INVALID_MAPPING",
         "DUPLICATE_NAME",

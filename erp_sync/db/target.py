@@ -4,8 +4,10 @@
 caller's transaction with `INSERT ... ON CONFLICT (keys) DO UPDATE ... WHERE the mapped values differ`, so a row
 whose values did not change is not rewritten and the returned count is exact. Its SQL is built once per run from
 reflected names quoted by the dialect; names a user typed are only looked up (and for a new table, checked against
-IDENTIFIER). Pages go through the DBAPI cursor (`bulk.insert_rows`: multi-row VALUES on SQLite, executemany on
-PostgreSQL); PostgreSQL pages over `copy_threshold` rows are COPYed into a temp table and merged with one statement
+IDENTIFIER). It neither reflects nor creates erp-sync's own tables or a catalog (`domain.target_names`): a
+stored integration from before that rule fails its run with FORBIDDEN_TARGET rather than overwrite runs. Pages go
+through the DBAPI cursor (`bulk.insert_rows`: multi-row VALUES on SQLite, executemany on PostgreSQL);
+PostgreSQL pages over `copy_threshold` rows are COPYed into a temp table and merged with one statement
 (or, into a table empty when a first load began, straight in). No RETURNING on bulk writes
 (docs/performance.md#driver-level-writes).
 
@@ -36,6 +38,7 @@ from erp_sync.db.bulk import (
     value_adapter,
 )
 from erp_sync.domain.mapping import ColumnLimits, compile_tuple
+from erp_sync.domain.target_names import check_target_name
 from erp_sync.domain.values import Converter
 from erp_sync.errors import ValidationError
 
@@ -59,6 +62,11 @@ def check_identifier(name: str | None, field: str) -> None:
                               "not starting with a digit", code="VALIDATION_ERROR", field=field)
 
 
+def schema_exists(bind: Engine | Connection, name: str) -> bool:
+    """Whether the database has a schema of this name (SQLite: `main` or an attached database)."""
+    return name in sa.inspect(bind).get_schema_names()
+
+
 class TargetTable:
     """A reflected target table and the column sets that a unique key may use."""
 
@@ -69,11 +77,12 @@ class TargetTable:
 
     @classmethod
     def reflect(cls, bind: Engine | Connection, table: str, schema: str | None = None) -> TargetTable:
-        """Reflect `schema.table`; raises UNKNOWN_TABLE (field target.table) when it does not exist."""
-        check_identifier(table, "target.table")
-        check_identifier(schema, "target.schema")
+        """Reflect `schema.table`; raises FORBIDDEN_TARGET for erp-sync's tables and catalogs, UNKNOWN_SCHEMA
+        (field target.schema) or UNKNOWN_TABLE (field target.table) when it does not exist."""
+        _check_names(table, schema)
         inspector = sa.inspect(bind)
         if not inspector.has_table(table, schema=schema):
+            _require_schema(bind, schema)
             where = f"{schema}.{table}" if schema else table
             raise ValidationError(f"table {where!r} does not exist", code="UNKNOWN_TABLE", field="target.table")
         with warnings.catch_warnings():
@@ -91,8 +100,7 @@ class TargetTable:
     def create(cls, engine: Engine, table: str, schema: str | None, columns: Sequence[tuple[str, str]],
                keys: Sequence[str]) -> TargetTable:
         """Create the table when missing (createIfMissing), with a unique constraint on `keys`, and reflect it."""
-        check_identifier(table, "target.table")
-        check_identifier(schema, "target.schema")
+        _check_names(table, schema)
         names = [name for name, _ in columns]
         for i, (name, type_) in enumerate(columns):
             check_identifier(name, f"mappings[{i}].target")
@@ -102,9 +110,7 @@ class TargetTable:
             if key not in names:
                 raise ValidationError(f"key {key!r} is not a mapped column", code="INVALID_MAPPING",
                                       field=f"keys[{j}]")
-        if schema is not None and schema not in sa.inspect(engine).get_schema_names():
-            raise ValidationError(f"schema {schema!r} does not exist", code="VALIDATION_ERROR",
-                                  field="target.schema")
+        _require_schema(engine, schema)
         new = sa.Table(table, sa.MetaData(), *(
             sa.Column(name, _SQL_TYPES[type_](), nullable=name not in keys) for name, type_ in columns
         ), sa.UniqueConstraint(*keys, name=f"uq_{table}_key"[:63]), schema=schema)
@@ -261,11 +267,17 @@ class Upserter:
                 found[tuple(row[k].rstrip(" ") if k in padded else row[k] for k in self.keys)] = row
         return found
 
-    def iter_rows(self, conn: Connection, batch_size: int = 1000) -> Iterator[RowMapping]:
-        """Every row of the table, streamed (a server-side cursor on PostgreSQL); consume it inside `conn`'s
-        transaction and do not write the table while iterating."""
-        statement = sa.select(self.target.table).execution_options(yield_per=batch_size)
-        yield from conn.execute(statement).mappings()
+    def iter_rows(self, conn: Connection, batch_size: int = 1000, *,
+                  unless_marked: str | None = None) -> Iterator[RowMapping]:
+        """Every row of the table (but those whose soft-delete column `unless_marked` is set), streamed (a
+        server-side cursor on PostgreSQL); consume it inside `conn`'s transaction and do not write the table
+        while iterating."""
+        statement = sa.select(self.target.table)
+        if unless_marked is not None:
+            marker = self.target.table.columns[unless_marked]
+            boolean = self.target.kind(unless_marked) == "boolean"
+            statement = statement.where(marker.is_not(True) if boolean else marker.is_(None))
+        yield from conn.execute(statement.execution_options(yield_per=batch_size)).mappings()
 
 
 class _Statements:
@@ -317,6 +329,20 @@ class _Statements:
         if kind == "boolean":
             return f"UPDATE {self.table} SET {c} = TRUE WHERE {self._key_match} AND {c} IS NOT TRUE"  # noqa: S608
         return f"UPDATE {self.table} SET {c} = {self._p} WHERE {self._key_match} AND {c} IS NULL"  # noqa: S608
+
+
+def _check_names(table: str, schema: str | None) -> None:
+    """FORBIDDEN_TARGET before VALIDATION_ERROR: `"erp_sync_runs"` is refused for what it names."""
+    check_target_name(table, schema)
+    check_identifier(table, "target.table")
+    check_identifier(schema, "target.schema")
+
+
+def _require_schema(bind: Engine | Connection, schema: str | None) -> None:
+    if schema is not None and not schema_exists(bind, schema):
+        raise ValidationError(f"schema {schema!r} does not exist in erp-sync's database; create it first "
+                              "(CREATE SCHEMA ...), fix its spelling, or leave schema out to use the default one",
+                              code="UNKNOWN_SCHEMA", field="target.schema", details={"schema": schema})
 
 
 def _adapter(target: TargetTable, i: int, column: str, type_: str) -> Converter | None:

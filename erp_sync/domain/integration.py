@@ -2,13 +2,17 @@
 
 `IntegrationSpec` is the validated, complete description (camelCase on the wire, snake_case in Python).
 `parse_spec` turns untrusted JSON into one, `merge_patch` applies a PATCH on top of an existing spec; both raise
-`ValidationError`s whose `field` is the dotted path the operator has to fix. The ERP password travels as a
-`SecretStr`, is never echoed, and a patch that leaves it out keeps the stored one.
+`ValidationError`s whose `field` is the dotted path the operator has to fix. `check_admission` adds the rules a
+new or changed spec must also pass (no key twice, no target of erp-sync's own or a catalog); they are kept out of
+`parse_spec`, which also reads stored specs, so an integration saved before a rule existed still loads and can be
+listed, fixed or deleted. The ERP password travels as a `SecretStr`, is never echoed, and a patch that leaves it
+out keeps the stored one.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -16,6 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
 from erp_sync.domain import schedule
+from erp_sync.domain.target_names import check_schema_name, check_table_name, check_target_name
 from erp_sync.errors import ValidationError
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -32,6 +37,15 @@ def _identifier(value: str) -> str:
     if not IDENTIFIER.match(value):
         raise ValueError("must be a plain SQL identifier: a letter or _, then letters, digits or _, at most 63")
     return value
+
+
+def _target_identifier(value: str, forbidden: Callable[[str], None]) -> str:
+    if not IDENTIFIER.match(value):
+        try:  # a quoted or dotted spelling of a forbidden name is refused as forbidden, the more useful answer
+            forbidden(value)
+        except ValidationError as exc:
+            raise _FieldProblem(exc.code, exc.field or "target", exc.message, exc.details) from None
+    return _identifier(value)
 
 
 Identifier = Annotated[str, Field(min_length=1, max_length=63)]
@@ -91,12 +105,12 @@ class TargetSpec(_Model):
     schema_: str | None = Field(default=None, alias="schema")
     create_if_missing: bool = False
 
-    _table = field_validator("table")(lambda cls, v: _identifier(v))
+    _table = field_validator("table")(lambda cls, v: _target_identifier(v, check_table_name))
 
     @field_validator("schema_")
     @classmethod
     def _schema(cls, value: str | None) -> str | None:
-        return None if value in (None, "") else _identifier(value)
+        return None if value in (None, "") else _target_identifier(value, check_schema_name)
 
 
 class MappingSpec(_Model):
@@ -199,9 +213,9 @@ class IntegrationSpec(_Model):
 
 
 class _FieldProblem(ValueError):
-    def __init__(self, code: str, field: str, message: str) -> None:
+    def __init__(self, code: str, field: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
-        self.code, self.field, self.message = code, field, message
+        self.code, self.field, self.message, self.details = code, field, message, details
 
 
 def _path(location: tuple[int | str, ...]) -> str:
@@ -221,7 +235,7 @@ def _translate(exc: PydanticValidationError, prefix: str = "") -> ValidationErro
     context = first.get("ctx") or {}
     problem = context.get("error")
     if isinstance(problem, _FieldProblem):
-        return ValidationError(problem.message, code=problem.code, field=problem.field)
+        return ValidationError(problem.message, code=problem.code, field=problem.field, details=problem.details)
     field = _path((prefix, *first["loc"]) if prefix else tuple(first["loc"]))
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
@@ -258,6 +272,16 @@ def parse_spec(data: Any) -> IntegrationSpec:
         raise _translate(exc) from None
     _check_schedule(spec)
     return spec
+
+
+def check_admission(spec: IntegrationSpec) -> None:
+    """Raise a ValidationError unless a new or changed spec also passes the admission rules: its target is not
+    erp-sync's own table or a catalog (FORBIDDEN_TARGET) and no key is listed twice (INVALID_MAPPING)."""
+    check_target_name(spec.target.table, spec.target.schema_)
+    for index, key in enumerate(spec.keys):
+        if key in spec.keys[:index]:
+            raise ValidationError(f"keys[{index}]: key column {key!r} is listed twice; list each key column once",
+                                  code="INVALID_MAPPING", field=f"keys[{index}]")
 
 
 def _deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

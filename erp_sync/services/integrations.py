@@ -1,6 +1,7 @@
 """Integration use cases: create, read, update, delete, schedule preview.
 
-Every change is validated against the domain rules and the real target table, saved, and then announced to
+Every change is validated against the domain rules (the admission rules included: `check_admission`) and the
+real target table (which must exist, in a schema that exists, unless createIfMissing), saved, and then announced to
 the scheduler (a `ScheduleListener`), so the running scheduler follows the database without a restart.
 """
 
@@ -16,7 +17,7 @@ from erp_sync.clock import Clock
 from erp_sync.db.repository import IntegrationRecord, IntegrationRepository
 from erp_sync.db.target import TargetTable
 from erp_sync.domain import schedule
-from erp_sync.domain.integration import IntegrationSpec, merge_patch, parse_spec
+from erp_sync.domain.integration import IntegrationSpec, check_admission, merge_patch, parse_spec
 from erp_sync.errors import ValidationError
 
 
@@ -50,7 +51,8 @@ class IntegrationService:
         self._clock = clock
 
     def check_target(self, spec: IntegrationSpec) -> None:
-        """The target table must exist (unless createIfMissing), hold every mapped column and a unique key."""
+        """The target must not be erp-sync's own table or a catalog, its schema must exist, and its table must
+        exist (unless createIfMissing) and hold every mapped column and a unique key."""
         try:
             table = TargetTable.reflect(self._target_engine, spec.target.table, spec.target.schema_)
         except ValidationError as exc:
@@ -66,7 +68,7 @@ class IntegrationService:
 
     def create(self, data: Any) -> IntegrationRecord:
         spec = parse_spec(data)
-        self.check_target(spec)
+        self._admit(spec)
         record = self._repo.create(spec)
         self._listener.integration_changed(record.id, record.spec)
         return record
@@ -74,12 +76,16 @@ class IntegrationService:
     def update(self, integration_id: int, patch: Any) -> IntegrationRecord:
         def change(current: IntegrationSpec) -> IntegrationSpec:
             spec = merge_patch(current, patch)
-            self.check_target(spec)
+            self._admit(spec)
             return spec
 
         record = self._repo.update(integration_id, change)
         self._listener.integration_changed(record.id, record.spec)
         return record
+
+    def _admit(self, spec: IntegrationSpec) -> None:
+        check_admission(spec)
+        self.check_target(spec)
 
     def set_active(self, integration_id: int, active: bool) -> IntegrationRecord:
         return self.update(integration_id, {"isActive": active})

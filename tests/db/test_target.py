@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from erp_sync.db.engine import make_engine
-from erp_sync.db.target import TargetTable, Upserter
+from erp_sync.db.target import TargetTable, Upserter, schema_exists
 from erp_sync.domain.mapping import FieldMapping, MappedRows, MappingPlan
 from erp_sync.errors import ValidationError
 
@@ -93,6 +93,36 @@ def test_hostile_identifiers_are_refused_and_nothing_runs(engine: Engine) -> Non
         TargetTable.reflect(engine, "y").check_columns(["id", HOSTILE])
     assert (caught.value.code, caught.value.field) == ("UNKNOWN_COLUMN", "mappings[1].target")
     assert sa.inspect(engine).has_table("y") and not sa.inspect(engine).has_table("ok")
+
+
+def test_erp_syncs_own_tables_and_catalogs_are_forbidden_to_reflect_and_to_create(engine: Engine) -> None:
+    make_table(engine, "erp_sync_runs", sa.Column("id", sa.Integer, primary_key=True))
+    make_table(engine, "alembic_version", sa.Column("version_num", sa.String(32), primary_key=True))
+    for call, field in [
+        (lambda: TargetTable.reflect(engine, "erp_sync_runs"), "target.table"),
+        (lambda: TargetTable.reflect(engine, "ERP_SYNC_RUNS"), "target.table"),
+        (lambda: TargetTable.reflect(engine, "alembic_version"), "target.table"),
+        (lambda: TargetTable.reflect(engine, "sqlite_master"), "target.table"),
+        (lambda: TargetTable.reflect(engine, "pg_class", schema="pg_catalog"), "target.schema"),
+        (lambda: TargetTable.create(engine, "erp_sync_new", None, [("a", "string")], ["a"]), "target.table"),
+        (lambda: TargetTable.create(engine, "fresh", "temp", [("a", "string")], ["a"]), "target.schema"),
+    ]:
+        with pytest.raises(ValidationError) as caught:
+            call()
+        assert (caught.value.code, caught.value.field) == ("FORBIDDEN_TARGET", field)
+    inspector = sa.inspect(engine)
+    assert not inspector.has_table("erp_sync_new") and not inspector.has_table("fresh")
+
+
+def test_a_schema_that_does_not_exist_is_unknown_schema_to_reflect_and_to_create(engine: Engine) -> None:
+    assert schema_exists(engine, "main" if engine.dialect.name == "sqlite" else "public")
+    assert not schema_exists(engine, "nope")
+    for call in [lambda: TargetTable.reflect(engine, "customers", schema="nope"),
+                 lambda: TargetTable.create(engine, "customers", "nope", [("a", "string")], ["a"])]:
+        with pytest.raises(ValidationError) as caught:
+            call()
+        assert (caught.value.code, caught.value.field) == ("UNKNOWN_SCHEMA", "target.schema")
+        assert "'nope'" in caught.value.message
 
 
 def test_an_unknown_column_names_the_column_its_mapping_and_the_columns(engine: Engine) -> None:
