@@ -45,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from cron_descriptor import Options, get_description
+from cron_descriptor import ExpressionDescriptor, Options
 from croniter import CroniterBadDateError, CroniterError, croniter
 
 from erp_sync.errors import ValidationError
@@ -158,7 +158,14 @@ def describe(cron: str) -> str:
         options = Options()
         options.use_24hour_time_format = True
         options.locale_code = "en_US"
-        return get_description(expression, options)
+        descriptor = ExpressionDescriptor(expression, options)
+        description = descriptor.get_full_description()
+        weekday = descriptor.get_day_of_week_description()  # ', on the first Monday of the month'
+        if len(_parse(cron).halves) == 2 and weekday.startswith(", on the ") and weekday in description:
+            # cron_descriptor says "or" for a plain weekday only; the day rule ORs these too
+            before, _, after = description.rpartition(weekday)
+            description = f"{before}, or{weekday[1:]}{after}"
+        return description
     except Exception:  # cron_descriptor raises assorted errors on odd input; a description is best effort
         return cron
 

@@ -385,6 +385,17 @@ class TestDescribe:
         assert schedule.describe("30 3 * * 1-5") == "At 03:30, Monday through Friday"
         assert schedule.describe("*/15 * * * *") == "Every 15 minutes"
 
+    @pytest.mark.parametrize(("cron", "description"), [
+        ("0 0 15 * 1#1", "At 00:00, on day 15 of the month, or on the first Monday of the month"),
+        ("0 0 L * L5", "At 00:00, on the last day of the month, or on the last Friday of the month"),
+        ("0 0 29 2 0#5", "At 00:00, on day 29 of the month, or on the fifth Sunday of the month, only in February"),
+        ("0 0 */2 * 1#1", "At 00:00, every 2 days, on the first Monday of the month"),
+        ("0 9 * * L5", "At 09:00, on the last Friday of the month"),
+    ])
+    def test_an_nth_or_last_weekday_ored_with_the_day_of_month_is_described_with_or(
+            self, cron: str, description: str) -> None:
+        assert schedule.describe(cron) == description
+
     def test_describes_aliases(self) -> None:
         assert schedule.describe("@daily") == "At 00:00"
 
