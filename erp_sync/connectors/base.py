@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from erp_sync.errors import ErpSyncError
 
@@ -34,6 +35,7 @@ class Query:
     page_size: int = 5000
     requests_ahead: int = 4  # page requests a connector may have on their way at once (browser paging)
     params: Mapping[str, str] = field(default_factory=dict)
+    criteria: tuple[tuple[str, str], ...] = ()  # (field, criteria) filters of connectors that take them (SOAP)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Page:
     rows: list[Sequence[str]]
     record_ids: list[str | None]
     total: int | None = None
+    versions: list[str | None] | None = None  # per row, the record's version where the ERP has one (NAV's Key)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -76,6 +79,7 @@ class PushRequest:
     values: Mapping[str, str]
     record_id: str | None = None
     reference: tuple[str, str] | None = None
+    version: str | None = None  # the record's version as last read (NAV's Key); an update is refused if it moved
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ class PushResult:
     message: str | None = None
     error_code: str | None = None
     existing: bool = False  # an insert found already saved (by its reference): no second record was made
+    version: str | None = None  # the record's version after the push, or its current one when refused as stale
+    current: Mapping[str, str] | None = None  # when refused as stale (ERP_RECORD_CHANGED): the record as it is now
 
 
 @dataclass(frozen=True)
@@ -183,6 +189,23 @@ _SECRET_KEYS = re.compile(r"(password|passwd|clientid|client_id|token|secret|aut
 _SECRET_IN_TEXT = re.compile(
     r'(?i)("?(?:password|passwd|clientid|client_id|token|secret)"?\s*[:=]\s*"?)([^"&,\s}]+)'
 )
+
+
+def shown_url(url: str) -> str:
+    """`url` for logs and messages: without user info (`user:password@`), query or fragment, which can carry
+    secrets. Every ERP URL that reaches a log line or a message goes through here."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+def without_user_info(url: str) -> tuple[str, tuple[str, str] | None]:
+    """(`url` without its user info, (user, password) from it or None): for HTTP clients that would otherwise
+    log the URL with the password (httpx logs every request's URL)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    bare = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))
+    return bare, (unquote(parts.username or ""), unquote(parts.password or ""))
 
 
 def redact(value: Any) -> Any:

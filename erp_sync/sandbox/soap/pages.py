@@ -65,6 +65,7 @@ CUSTOMER = PageSpec(
         FieldSpec("Phone_No", "string", caption="Phone No."),
         FieldSpec("E_Mail", "string", caption="E-Mail"),
         FieldSpec("VAT_Registration_No", "string", caption="VAT Registration No."),
+        FieldSpec("Home_Page", "string", caption="Home Page"),
         FieldSpec("Blocked", "Blocked"),
         FieldSpec("Credit_Limit_LCY", "decimal", caption="Credit Limit (LCY)"),
         FieldSpec("Balance_LCY", "decimal", read_only=True, caption="Balance (LCY)"),
@@ -109,7 +110,7 @@ def customer_generator(seed: int, count: int) -> Generator:
         out: list[Row] = []
         for s in softone.rows(positions):
             k = int(s[2])
-            out.append((s[3], s[4], s[7], s[8], s[9], s[10], s[11], s[5], "_blank_" if s[6] == "1" else "All",
+            out.append((s[3], s[4], s[7], s[8], s[9], s[10], s[11], s[5], "", "_blank_" if s[6] == "1" else "All",
                         f"{(k * 7919) % 50 * 1000}", f"{(k * 104729) % 1000000 // 100}.{k % 100:02d}", s[15][:10]))
         return out
 
