@@ -31,6 +31,7 @@ from erp_sync.services.discovery import DiscoveryService
 from erp_sync.services.dispatch import SyncDispatcher
 from erp_sync.services.integrations import IntegrationService, NoScheduler, ScheduleListener
 from erp_sync.services.monitoring import MonitoringService
+from erp_sync.services.retention import CHECK_INTERVAL, DailyCleanup, RetentionService
 from erp_sync.services.startup import StartupService
 from erp_sync.services.sync import RunOutcome, SyncRunner
 from erp_sync.settings import Settings
@@ -91,6 +92,8 @@ class ErpSync:
     runner: SyncRunner
     dispatch: SyncDispatcher
     startup: StartupService
+    retention: RetentionService
+    daily_cleanup: DailyCleanup
     scheduler: JobScheduler | None
     stopping: threading.Event
     connectors: ConnectorFactory | None = None
@@ -141,6 +144,7 @@ class ErpSync:
                              daemon=True).start()
 
     def start_scheduler(self) -> None:
+        self.daily_cleanup.start()  # in every serving process: the day's claim in the database lets one clean
         if self.scheduler is None:
             return
         self.scheduler.start()
@@ -202,6 +206,7 @@ def build(settings: Settings, *, clock: Clock | None = None, with_scheduler: boo
     scheduler = JobScheduler(run_slot) if use_scheduler else None
     listener: ScheduleListener = SchedulerBridge(scheduler) if scheduler else NoScheduler()
     integrations = IntegrationService(repository, engine, listener, clock)
+    retention = RetentionService(engine, clock, settings.operations.retention_days, runner.owner)
     app = ErpSync(
         settings=settings, engine=engine, sessions=sessions, clock=clock, cipher=cipher, repository=repository,
         integrations=integrations, discovery=DiscoveryService(integrations, connectors),
@@ -209,6 +214,7 @@ def build(settings: Settings, *, clock: Clock | None = None, with_scheduler: boo
         runner=runner, dispatch=SyncDispatcher(runner, integrations),
         startup=StartupService(engine, integrations, clock, lambda: holder["app"].reconcile(),
                                lambda integration_id, slot: holder["app"].run_missed(integration_id, slot)),
+        retention=retention, daily_cleanup=DailyCleanup(retention, stopping, CHECK_INTERVAL),
         scheduler=scheduler, stopping=stopping, connectors=connectors)
     holder["app"] = app
     return app

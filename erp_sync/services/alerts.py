@@ -37,8 +37,7 @@ class AlertInput:
     integration_id: int
     name: str
     is_active: bool
-    cron_expression: str
-    timezone: str
+    period: timedelta | None  # between the schedule's last two fire times before now
     active_since: datetime
     hours: int
     window: RangeStats
@@ -98,10 +97,8 @@ def schedule_period(cron: str, timezone: str, now: datetime) -> timedelta | None
 
 
 def _overdue(facts: AlertInput, thresholds: AlertThresholds, now: datetime) -> Alert | None:
-    if not facts.is_active:
-        return None
-    period = schedule_period(facts.cron_expression, facts.timezone, now)
-    if period is None:
+    period = facts.period
+    if not facts.is_active or period is None:
         return None
     reference = max(facts.last_success_at or facts.active_since, facts.active_since)
     due = reference + thresholds.overdue_periods * period

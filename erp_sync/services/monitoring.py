@@ -17,7 +17,7 @@ from erp_sync.clock import Clock, SystemClock
 from erp_sync.db import runs, stats
 from erp_sync.domain import schedule
 from erp_sync.errors import ErpSyncError, NotFoundError
-from erp_sync.services.alerts import Alert, AlertInput, evaluate
+from erp_sync.services.alerts import Alert, AlertInput, evaluate, schedule_period
 from erp_sync.settings import AlertThresholds
 
 RECENT_RUNS = 10
@@ -80,19 +80,36 @@ class MonitoringService:
         streaks = stats.failure_streaks(self._engine)
         recent = stats.recent_runs(self._engine, RECENT_RUNS)
         report = MonitoringReport(hours, since, [], [], recent)
+        timing = _ScheduleTiming(now)
         for facts in stats.integration_facts(self._engine):
             window = ranged.get(facts.id, stats.NO_RUNS)
             streak = streaks.get(facts.id, stats.Streak(0, None))
             latest = recent.get(facts.id, [])
-            report.stats.append(_integration_stats(facts, window, p95.get(facts.id), streak, latest, now))
-            report.alerts.extend(evaluate(_alert_input(facts, window, streak, latest, hours), self._thresholds, now))
+            next_run, period = timing.of(facts) if facts.is_active else (None, None)
+            report.stats.append(_integration_stats(facts, window, p95.get(facts.id), streak, latest, next_run))
+            report.alerts.extend(evaluate(_alert_input(facts, window, streak, latest, hours, period),
+                                          self._thresholds, now))
         return report
 
 
+class _ScheduleTiming:
+    """Next fire time and period per schedule, computed once for the integrations that share a schedule."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+        self._known: dict[tuple[str, str], tuple[datetime, timedelta | None]] = {}
+
+    def of(self, facts: stats.IntegrationFacts) -> tuple[datetime, timedelta | None]:
+        key = (facts.cron_expression, facts.timezone)
+        if key not in self._known:
+            self._known[key] = (schedule.next_fire(*key, self._now), schedule_period(*key, self._now))
+        return self._known[key]
+
+
 def _integration_stats(facts: stats.IntegrationFacts, window: stats.RangeStats, p95: int | None,
-                       streak: stats.Streak, latest: list[dict[str, Any]], now: datetime) -> IntegrationStats:
+                       streak: stats.Streak, latest: list[dict[str, Any]],
+                       next_run: datetime | None) -> IntegrationStats:
     total, successes = window.total, window.successes
-    next_run = schedule.next_fire(facts.cron_expression, facts.timezone, now) if facts.is_active else None
     return IntegrationStats(
         integration_id=facts.id, name=facts.name, is_active=facts.is_active, total=total, successes=successes,
         failures=window.failures, success_rate=successes / total if total else None,
@@ -103,10 +120,10 @@ def _integration_stats(facts: stats.IntegrationFacts, window: stats.RangeStats, 
 
 
 def _alert_input(facts: stats.IntegrationFacts, window: stats.RangeStats, streak: stats.Streak,
-                 latest: list[dict[str, Any]], hours: int) -> AlertInput:
+                 latest: list[dict[str, Any]], hours: int, period: timedelta | None) -> AlertInput:
     failed = next((run for run in latest if run["status"] in stats.FAILURES), None)
     return AlertInput(
-        integration_id=facts.id, name=facts.name, is_active=facts.is_active, cron_expression=facts.cron_expression,
-        timezone=facts.timezone, active_since=facts.activated_at or facts.created_at, hours=hours,
+        integration_id=facts.id, name=facts.name, is_active=facts.is_active, period=period,
+        active_since=facts.activated_at or facts.created_at, hours=hours,
         window=window, streak=streak, last_error_code=failed["error_code"] if failed else None,
         last_success_at=facts.last_success_at)

@@ -10,9 +10,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app
 
+from erp_sync.errors import ValidationError
 from erp_sync.web import serialize
 from erp_sync.web.auth import admin_required, cron_required
-from erp_sync.web.envelope import int_arg, ok
+from erp_sync.web.envelope import int_arg, json_body, ok
 
 bp = Blueprint("monitoring", __name__)
 
@@ -62,3 +63,30 @@ def cron_overview() -> Response:
 @admin_required
 def admin_overview() -> Response:
     return _overview()
+
+
+def _cleanup() -> Response:
+    body = json_body()
+    if not isinstance(body, dict) or "retentionDays" not in body:
+        raise ValidationError('send {"retentionDays": N}: runs that started more than N days ago are deleted',
+                              field="retentionDays")
+    unknown = sorted(set(body) - {"retentionDays"})
+    if unknown:
+        raise ValidationError(f"{unknown[0]}: is not a known field; only retentionDays is", field=unknown[0])
+    report = _app().retention.cleanup(body["retentionDays"])
+    return ok({"retentionDays": report.retention_days, "cutoff": serialize.iso(report.cutoff),
+               "deleted": {"runs": report.runs, "rowErrors": report.row_errors, "conflicts": report.conflicts,
+                           "maintenanceClaims": report.maintenance_claims},
+               "keptLatestRuns": report.kept_latest})
+
+
+@bp.post("/api/cron/monitoring/cleanup")
+@cron_required
+def cron_cleanup() -> Response:
+    return _cleanup()
+
+
+@bp.post("/api/monitoring/cleanup")
+@admin_required
+def admin_cleanup() -> Response:
+    return _cleanup()
