@@ -31,6 +31,7 @@ from erp_sync.services.discovery import DiscoveryService
 from erp_sync.services.dispatch import SyncDispatcher
 from erp_sync.services.integrations import IntegrationService, NoScheduler, ScheduleListener
 from erp_sync.services.monitoring import MonitoringService
+from erp_sync.services.readiness import ReadinessService
 from erp_sync.services.retention import CHECK_INTERVAL, DailyCleanup, RetentionService
 from erp_sync.services.startup import StartupService
 from erp_sync.services.sync import RunOutcome, SyncRunner
@@ -94,6 +95,7 @@ class ErpSync:
     startup: StartupService
     retention: RetentionService
     daily_cleanup: DailyCleanup
+    readiness: ReadinessService
     scheduler: JobScheduler | None
     stopping: threading.Event
     connectors: ConnectorFactory | None = None
@@ -215,6 +217,7 @@ def build(settings: Settings, *, clock: Clock | None = None, with_scheduler: boo
         startup=StartupService(engine, integrations, clock, lambda: holder["app"].reconcile(),
                                lambda integration_id, slot: holder["app"].run_missed(integration_id, slot)),
         retention=retention, daily_cleanup=DailyCleanup(retention, stopping, CHECK_INTERVAL),
+        readiness=ReadinessService(engine, scheduler),
         scheduler=scheduler, stopping=stopping, connectors=connectors)
     holder["app"] = app
     return app

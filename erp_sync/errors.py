@@ -106,6 +106,7 @@ CODES: frozenset[str] = frozenset(
         "CONFIGURATION_ERROR",
         "DECRYPTION_FAILED",
         "DATABASE_ERROR",
+        "NOT_READY",
         "INTERNAL_ERROR",
     }
 )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, Table, delete, func, insert, inspect, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from erp_sync.db.models import CONFLICTS, INTEGRATIONS, MAINTENANCE_CLAIMS, ROW_ERRORS, RUNS
@@ -111,3 +111,12 @@ def _delete_children(engine: Engine, table: Table, run_ids: list[int]) -> int:
 def delete_claims_before(engine: Engine, cutoff: datetime) -> int:
     with engine.begin() as conn:
         return int(conn.execute(delete(MAINTENANCE_CLAIMS).where(MAINTENANCE_CLAIMS.c.claimed_at < cutoff)).rowcount)
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The schema revision Alembic recorded in this database (None before the first migration)."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        versions = sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    return ",".join(versions) or None
