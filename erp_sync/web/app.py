@@ -8,6 +8,7 @@ from erp_sync.bootstrap import ErpSync
 from erp_sync.web import cron, errors, integrations, monitoring
 from erp_sync.web.envelope import assign_request_id, ok
 from erp_sync.web.health import bp as readiness_bp
+from erp_sync.web.metrics import bp as metrics_bp
 
 
 def create_app(erp_sync: ErpSync) -> Flask:
@@ -21,6 +22,7 @@ def create_app(erp_sync: ErpSync) -> Flask:
     app.register_blueprint(cron.bp)
     app.register_blueprint(monitoring.bp)
     app.register_blueprint(readiness_bp)
+    app.register_blueprint(metrics_bp)
 
     @app.get("/healthz")
     def health() -> Response:
