@@ -29,8 +29,8 @@ from erp_sync.errors import ErpSyncError
 from erp_sync.scheduling.scheduler import JobScheduler, ScheduleEntry
 from erp_sync.services.discovery import DiscoveryService
 from erp_sync.services.dispatch import SyncDispatcher
+from erp_sync.services.findings import RunFindingsService
 from erp_sync.services.integrations import IntegrationService, NoScheduler, ScheduleListener
-from erp_sync.services.metrics import MetricsService
 from erp_sync.services.monitoring import MonitoringService
 from erp_sync.services.readiness import ReadinessService
 from erp_sync.services.retention import CHECK_INTERVAL, DailyCleanup, RetentionService
@@ -91,13 +91,13 @@ class ErpSync:
     integrations: IntegrationService
     discovery: DiscoveryService
     monitoring: MonitoringService
+    findings: RunFindingsService
     runner: SyncRunner
     dispatch: SyncDispatcher
     startup: StartupService
     retention: RetentionService
     daily_cleanup: DailyCleanup
     readiness: ReadinessService
-    metrics: MetricsService
     scheduler: JobScheduler | None
     stopping: threading.Event
     connectors: ConnectorFactory | None = None
@@ -215,11 +215,11 @@ def build(settings: Settings, *, clock: Clock | None = None, with_scheduler: boo
         settings=settings, engine=engine, sessions=sessions, clock=clock, cipher=cipher, repository=repository,
         integrations=integrations, discovery=DiscoveryService(integrations, connectors),
         monitoring=MonitoringService(engine, clock, settings.operations.alerts),
-        runner=runner, dispatch=SyncDispatcher(runner, integrations),
+        findings=RunFindingsService(engine), runner=runner, dispatch=SyncDispatcher(runner, integrations),
         startup=StartupService(engine, integrations, clock, lambda: holder["app"].reconcile(),
                                lambda integration_id, slot: holder["app"].run_missed(integration_id, slot)),
         retention=retention, daily_cleanup=DailyCleanup(retention, stopping, CHECK_INTERVAL),
-        readiness=ReadinessService(engine, scheduler), metrics=MetricsService(engine, clock, scheduler),
+        readiness=ReadinessService(engine, scheduler),
         scheduler=scheduler, stopping=stopping, connectors=connectors)
     holder["app"] = app
     return app

@@ -8,6 +8,7 @@ a missing one stops start-up with a message that names the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -68,6 +69,9 @@ class Settings:
     max_body_bytes: int = 1_048_576
     scheduler_poll_seconds: float = 30.0
     log_level: str = "INFO"
+    # Signs the console's session cookies; None only in production when not given (the console then refuses).
+    session_key: str | None = None
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     operations: OperationsSettings = field(default_factory=OperationsSettings)
     generated: tuple[str, ...] = field(default=(), compare=False)
 
@@ -146,6 +150,31 @@ _GENERATED_SECRETS = {
 }
 
 
+def _session_key(env: Mapping[str, str], instance_dir: Path, mode: str, generated: list[str]) -> str | None:
+    """Only `erp-sync serve` needs it (the console), so production leaves it None rather than stopping the CLI;
+    the console refuses to start without it."""
+    value = _secret(env, "ERP_SYNC_SESSION_KEY")
+    if value is None and mode != "production":
+        value, made = _generated(instance_dir, "session-key", lambda: secrets.token_urlsafe(32))
+        if made:
+            generated.append(str(instance_dir / "session-key"))
+    return value
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A comma list of IP addresses or networks (10.0.0.5, 172.16.0.0/12, ::1)."""
+    networks = []
+    for part in (env.get(name) or "").split(","):
+        if not part.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part.strip(), strict=False))
+        except ValueError:
+            raise ConfigurationError(f"{name} must be a comma list of IP addresses or networks such as "
+                                     f"10.0.0.5,172.16.0.0/12 (got {part.strip()!r})", field=name) from None
+    return tuple(networks)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from `env` (default: the process environment)."""
     env = os.environ if env is None else env
@@ -201,6 +230,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         scheduler_poll_seconds=float(_int(env, "ERP_SYNC_SCHEDULER_POLL_SECONDS", 30)),
         log_level=(env.get("ERP_SYNC_LOG_LEVEL") or "INFO").upper(),
         operations=_operations(env),
+        session_key=_session_key(env, instance_dir, mode, generated),
+        trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
         generated=tuple(generated),
     )
 

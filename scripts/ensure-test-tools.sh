@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Python packages, when it is missing: PostgreSQL server binaries
-# (the tests start their own cluster in a temp folder). Debian packages; needs root or sudo.
+# (the tests start their own cluster in a temp folder) and Debian's Chromium at /usr/bin/chromium (the console's
+# browser test drives it with Playwright; no browser is downloaded). Debian packages; needs root or sudo.
 set -euo pipefail
 
 have_postgres() {
@@ -10,6 +11,7 @@ have_postgres() {
 
 missing=()
 have_postgres || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)  # fonts: Greek text in the screenshots
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -15,7 +15,7 @@ def test_the_embedded_default_is_a_sqlite_file_in_the_instance_folder_with_gener
     assert settings.database_url == f"sqlite:///{tmp_path / 'inst' / 'erp-sync.sqlite3'}"
     assert settings.sandbox_enabled and settings.scheduler_enabled and not settings.is_production
     assert settings.sync_timeout_ms == 1_800_000
-    assert len(settings.generated) == 3
+    assert len(settings.generated) == 4  # api token, cron secret, encryption key, session key
     token_file = tmp_path / "inst" / "api-token"
     assert token_file.read_text().strip() == settings.api_token
     assert oct(token_file.stat().st_mode & 0o777) == "0o600"

@@ -104,6 +104,13 @@ class IntegrationService:
         if not 1 <= count <= 100:
             raise ValidationError("count must be between 1 and 100", field="count")
         spec = self._repo.get(integration_id).spec
-        cron, tz = spec.schedule.cron_expression, spec.schedule.timezone
-        return SchedulePreview(cron, tz, schedule.describe(cron),
-                               schedule.preview(cron, tz, self._clock.now(), count))
+        return self.preview_schedule(spec.schedule.cron_expression, spec.schedule.timezone, count)
+
+    def preview_schedule(self, cron: str, timezone: str, count: int) -> SchedulePreview:
+        """The next `count` fire times of a schedule not saved yet (the editor's preview), computed exactly as a
+        saved integration's; INVALID_CRON / UNKNOWN_TIMEZONE name schedule.cronExpression / schedule.timezone."""
+        if not 1 <= count <= 100:
+            raise ValidationError("count must be between 1 and 100", field="count")
+        schedule.validate(cron, timezone)
+        return SchedulePreview(cron, timezone, schedule.describe(cron),
+                               schedule.preview(cron, timezone, self._clock.now(), count))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Flask, Response
 
 from erp_sync.bootstrap import ErpSync
-from erp_sync.web import cron, errors, integrations, monitoring
+from erp_sync.web import cron, errors, integrations, monitoring, run_findings, schedules
+from erp_sync.web.console import setup as console
 from erp_sync.web.envelope import assign_request_id, ok
 from erp_sync.web.health import bp as readiness_bp
-from erp_sync.web.metrics import bp as metrics_bp
 
 
 def create_app(erp_sync: ErpSync) -> Flask:
@@ -22,7 +22,9 @@ def create_app(erp_sync: ErpSync) -> Flask:
     app.register_blueprint(cron.bp)
     app.register_blueprint(monitoring.bp)
     app.register_blueprint(readiness_bp)
-    app.register_blueprint(metrics_bp)
+    app.register_blueprint(run_findings.bp)
+    app.register_blueprint(schedules.bp)
+    console.install(app, erp_sync.settings)
 
     @app.get("/healthz")
     def health() -> Response:

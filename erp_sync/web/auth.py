@@ -1,8 +1,9 @@
 """Who may call what: the admin bearer token and the cron secret, both compared in constant time.
 
-Admin endpoints take `Authorization: Bearer <ERP_SYNC_API_TOKEN>`. Cron endpoints take `X-Cron-Secret:
-<CRON_SECRET>` or `Authorization: Bearer <CRON_SECRET>`. The cron secret on an admin endpoint is a 403, not a
-401: the caller is known, just not allowed.
+Admin endpoints take `Authorization: Bearer <ERP_SYNC_API_TOKEN>`, or (the console's own calls) no credentials
+but a signed-in console session, whose CSRF token a changing request must carry (`X-CSRF-Token`). Cron endpoints
+take `X-Cron-Secret: <CRON_SECRET>` or `Authorization: Bearer <CRON_SECRET>`. The cron secret on an admin
+endpoint is a 403, not a 401: the caller is known, just not allowed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 from flask import current_app, request
 
 from erp_sync.errors import ErpSyncError
+from erp_sync.web.console import session as console_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,7 +41,7 @@ def admin_required(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         api_token, cron_secret = _secrets()
         token = _bearer()
-        if _same(token, api_token):
+        if _same(token, api_token) or console_session.admits_api_call():
             return view(*args, **kwargs)
         if _same(token, cron_secret) or _same(request.headers.get("X-Cron-Secret"), cron_secret):
             raise ErpSyncError("the cron secret only opens the /api/cron and /api/sync endpoints; use the admin "

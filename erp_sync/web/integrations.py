@@ -6,7 +6,6 @@ Handlers parse, call one service, and answer in the envelope; the services hold 
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, request
 
@@ -63,12 +62,7 @@ def delete_integration(integration_id: int) -> Response:
 @admin_required
 def schedule_preview(integration_id: int) -> Response:
     preview = _app().integrations.schedule_preview(integration_id, int_arg("count", 5, 1, 100))
-    zone = ZoneInfo(preview.timezone)
-    return ok({
-        "cronExpression": preview.cron_expression, "timezone": preview.timezone,
-        "description": preview.description,
-        "nextRuns": [{"utc": serialize.iso(t), "local": t.astimezone(zone).isoformat()} for t in preview.next_runs],
-    })
+    return ok(serialize.schedule_preview(preview))
 
 
 @bp.post("/api/integrations/<int:integration_id>/test")

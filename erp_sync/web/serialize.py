@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -18,6 +19,16 @@ def integration(record: Any, next_run: datetime | None = None) -> dict[str, Any]
         "runningRunId": record.lease_run_id, "nextRunAt": iso(next_run),
     })
     return body
+
+
+def schedule_preview(preview: Any) -> dict[str, Any]:
+    """A schedule's description and next fire times, each in UTC and in the schedule's own zone."""
+    zone = ZoneInfo(preview.timezone)
+    return {
+        "cronExpression": preview.cron_expression, "timezone": preview.timezone,
+        "description": preview.description,
+        "nextRuns": [{"utc": iso(t), "local": t.astimezone(zone).isoformat()} for t in preview.next_runs],
+    }
 
 
 _RUN_FIELDS = ("pages", "fetched", "inserted", "updated", "unchanged", "deleted", "pushed", "conflicts", "errors")

@@ -66,10 +66,11 @@ def documented_rows() -> list[tuple[str, int]]:
 
 
 def flask_routes(app: Flask) -> dict[str, set[str]]:
-    """Path (OpenAPI spelling) -> HTTP methods of every url rule except static files."""
+    """Path (OpenAPI spelling) -> HTTP methods of every url rule except static files and the console's HTML pages
+    (`erp_sync/web/console`, which are no part of the JSON API)."""
     routes: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
+        if rule.endpoint == "static" or rule.endpoint.startswith("console."):
             continue
         path = FLASK_PARAMETER.sub(r"{\1}", rule.rule)
         routes.setdefault(path, set()).update(set(rule.methods or ()) - IMPLICIT_METHODS)

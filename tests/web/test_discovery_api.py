@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
-import pytest
 from app_fixtures import admin, customer_integration
 from flask.testing import FlaskClient
 
-from erp_sync.bootstrap import ErpSync
-from erp_sync.sandbox import RunningSandbox, SandboxConfig, start_in_thread
-from erp_sync.web.app import create_app
-
-
-@pytest.fixture
-def sandbox() -> Iterator[RunningSandbox]:
-    running = start_in_thread(SandboxConfig(customers=20))
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def client(erp: ErpSync) -> FlaskClient:
-    return create_app(erp).test_client()
+from erp_sync.sandbox import RunningSandbox
 
 
 def closed_port() -> int:
