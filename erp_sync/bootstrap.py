@@ -31,6 +31,7 @@ from erp_sync.services.discovery import DiscoveryService
 from erp_sync.services.dispatch import SyncDispatcher
 from erp_sync.services.findings import RunFindingsService
 from erp_sync.services.integrations import IntegrationService, NoScheduler, ScheduleListener
+from erp_sync.services.metrics import MetricsService
 from erp_sync.services.monitoring import MonitoringService
 from erp_sync.services.readiness import ReadinessService
 from erp_sync.services.retention import CHECK_INTERVAL, DailyCleanup, RetentionService
@@ -98,6 +99,7 @@ class ErpSync:
     retention: RetentionService
     daily_cleanup: DailyCleanup
     readiness: ReadinessService
+    metrics: MetricsService
     scheduler: JobScheduler | None
     stopping: threading.Event
     connectors: ConnectorFactory | None = None
@@ -219,7 +221,7 @@ def build(settings: Settings, *, clock: Clock | None = None, with_scheduler: boo
         startup=StartupService(engine, integrations, clock, lambda: holder["app"].reconcile(),
                                lambda integration_id, slot: holder["app"].run_missed(integration_id, slot)),
         retention=retention, daily_cleanup=DailyCleanup(retention, stopping, CHECK_INTERVAL),
-        readiness=ReadinessService(engine, scheduler),
+        readiness=ReadinessService(engine, scheduler), metrics=MetricsService(engine, clock, scheduler),
         scheduler=scheduler, stopping=stopping, connectors=connectors)
     holder["app"] = app
     return app

@@ -9,6 +9,7 @@ from erp_sync.web import cron, errors, integrations, monitoring, run_findings, s
 from erp_sync.web.console import setup as console
 from erp_sync.web.envelope import assign_request_id, ok
 from erp_sync.web.health import bp as readiness_bp
+from erp_sync.web.metrics import bp as metrics_bp
 
 
 def create_app(erp_sync: ErpSync) -> Flask:
@@ -25,6 +26,7 @@ def create_app(erp_sync: ErpSync) -> Flask:
     app.register_blueprint(run_findings.bp)
     app.register_blueprint(schedules.bp)
     console.install(app, erp_sync.settings)
+    app.register_blueprint(metrics_bp)
 
     @app.get("/healthz")
     def health() -> Response:
