@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erp_sync.clock import Clock, SystemClock
 from erp_sync.connectors.base import ErpConnector
+from erp_sync.connectors.soap.factory import check_object, soap_connector
 from erp_sync.connectors.softone import SessionPool, SoftOneConfig, SoftOneConnector
 from erp_sync.db.encryption import Cipher
 from erp_sync.db.engine import make_engine, make_session_factory
 from erp_sync.db.failures import database_error, unavailable
 from erp_sync.db.repository import IntegrationRepository
 from erp_sync.domain.integration import IntegrationSpec, SoftOneConnection
+from erp_sync.domain.soap import SoapConnection
 from erp_sync.errors import ErpSyncError
 from erp_sync.scheduling.scheduler import JobScheduler, ScheduleEntry
 from erp_sync.services.discovery import DiscoveryService
@@ -59,9 +61,10 @@ class SchedulerBridge(ScheduleListener):
 class ConnectorFactory:
     """Builds a connector for an integration; SoftOne sessions are shared per connection through one pool."""
 
-    def __init__(self, request_timeout: float = 30.0) -> None:
+    def __init__(self, request_timeout: float = 30.0, soap_cache: str | None = None) -> None:
         self._pool = SessionPool()
         self._timeout = request_timeout
+        self._soap_cache = soap_cache  # zeep's SQLite cache of WSDLs, in the instance folder
 
     def __call__(self, spec: IntegrationSpec) -> ErpConnector:
         connection = spec.connection
@@ -72,8 +75,15 @@ class ConnectorFactory:
                 module=connection.module, ref_id=connection.ref_id, server_timezone=connection.server_timezone,
                 timeout_seconds=self._timeout, window_overlap=timedelta(0))  # the runner owns the overlap
             return SoftOneConnector(config, self._pool)
-        raise ErpSyncError("the SOAP connector is not part of this release yet; use connector softone",
-                           code="ERP_NOT_SUPPORTED", field="connector")
+        if isinstance(connection, SoapConnection):
+            return soap_connector(spec, self._soap_cache)
+        raise ErpSyncError(f"connector {spec.connector!r} is not supported", code="ERP_NOT_SUPPORTED",
+                           field="connector")
+
+    def check_source(self, spec: IntegrationSpec) -> None:
+        """What create and update ask of the ERP side: a SOAP source.object must be a record of its WSDL."""
+        if isinstance(spec.connection, SoapConnection):
+            check_object(spec, self._soap_cache)
 
     def close(self) -> None:
         self._pool.close()
@@ -199,7 +209,7 @@ def build(settings: Settings, *, clock: Clock | None = None, with_scheduler: boo
     sessions = make_session_factory(engine)
     cipher = Cipher(settings.secret_keys)
     repository = IntegrationRepository(sessions, cipher, clock)
-    connectors = ConnectorFactory()
+    connectors = ConnectorFactory(soap_cache=str(settings.instance_dir / "zeep-cache.sqlite3"))
     stopping = threading.Event()
     runner = SyncRunner(engine, repository, connectors, clock, timedelta(milliseconds=settings.sync_timeout_ms),
                         owner=owner, stop=stopping)
@@ -211,7 +221,7 @@ def build(settings: Settings, *, clock: Clock | None = None, with_scheduler: boo
 
     scheduler = JobScheduler(run_slot) if use_scheduler else None
     listener: ScheduleListener = SchedulerBridge(scheduler) if scheduler else NoScheduler()
-    integrations = IntegrationService(repository, engine, listener, clock)
+    integrations = IntegrationService(repository, engine, listener, clock, source_check=connectors.check_source)
     retention = RetentionService(engine, clock, settings.operations.retention_days, runner.owner)
     app = ErpSync(
         settings=settings, engine=engine, sessions=sessions, clock=clock, cipher=cipher, repository=repository,

@@ -62,6 +62,7 @@ CODES: frozenset[str] = frozenset(
     {
         # request and validation
         "VALIDATION_ERROR",
+        "UNKNOWN_OBJECT",
         "MALFORMED_JSON",
         "UNSUPPORTED_MEDIA_TYPE",
         "PAYLOAD_TOO_LARGE",
@@ -100,6 +101,7 @@ CODES: frozenset[str] = frozenset(
         "ERP_PAGING_LOST",
         "ERP_PAGING_LOOP",
         "ERP_BUSINESS_ERROR",
+        "ERP_RECORD_CHANGED",
         "ERP_ERROR",
         "ERP_NOT_SUPPORTED",
         # service

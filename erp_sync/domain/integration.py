@@ -20,6 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
 from erp_sync.domain import schedule
+from erp_sync.domain.soap import FILTER_FORMS, SoapConnection, SourceFilters, check_source, public_source
 from erp_sync.domain.target_names import check_schema_name, check_table_name, check_target_name
 from erp_sync.errors import ValidationError
 
@@ -75,21 +76,10 @@ class SoftOneConnection(_Model):
         return value
 
 
-class SoapConnection(_Model):
-    wsdl_url: str = Field(min_length=1, max_length=500)
-    username: str = ""
-    password: SecretStr | None = None
-    service: str | None = None
-    port: str | None = None
-    list_operation: str = Field(min_length=1)
-    push_operation: str | None = None
-    server_timezone: str = "UTC"
-
-
 class SourceSpec(_Model):
     object: str = Field(min_length=1, max_length=128)
     list: str = Field(default="", max_length=128)
-    filters: str = Field(default="", max_length=2000)
+    filters: SourceFilters = ""
     mode: Literal["browser", "sqlData", "getTable"] = "browser"
     cursor_field: str | None = Field(default=None, max_length=128)
     key_field: str | None = Field(default=None, max_length=128)
@@ -187,6 +177,7 @@ class IntegrationSpec(_Model):
                 raise _FieldProblem("VALIDATION_ERROR", "softDeleteColumn",
                                     "deletePolicy soft_delete needs softDeleteColumn (a local column to stamp)")
             _identifier(self.soft_delete_column)
+        check_source(self.connector, self.source)
         if self.conflict_policy == "newest_wins" and not self.options.modified_column:
             raise _FieldProblem("VALIDATION_ERROR", "options.modifiedColumn",
                                 "conflictPolicy newest_wins needs options.modifiedColumn, the local column that "
@@ -202,6 +193,8 @@ class IntegrationSpec(_Model):
         """The camelCase JSON form without the password (`hasPassword` says whether one is stored)."""
         data = self.model_dump(by_alias=True, mode="json", exclude={"connection": {"password"}})
         data["connection"]["hasPassword"] = self.connection.password is not None
+        if self.connector == "soap":
+            public_source(data["source"])
         return data
 
     def storable_dict(self) -> dict[str, Any]:
@@ -209,6 +202,8 @@ class IntegrationSpec(_Model):
         data = self.model_dump(by_alias=True, mode="json", exclude={"connection": {"password"}})
         if self.password is not None:
             data["connection"]["password"] = self.password
+        if self.connector == "soap":
+            public_source(data["source"])
         return data
 
 
@@ -223,7 +218,8 @@ def _path(location: tuple[int | str, ...]) -> str:
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif not part or part in {"SoftOneConnection", "SoapConnection"} or part.startswith("function-"):
+        elif (not part or part in {"SoftOneConnection", "SoapConnection"} or part in FILTER_FORMS
+              or part.startswith("function-")):
             continue
         else:
             path += ("." if path else "") + part

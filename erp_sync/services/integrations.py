@@ -7,6 +7,7 @@ the scheduler (a `ScheduleListener`), so the running scheduler follows the datab
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -44,11 +45,12 @@ class SchedulePreview:
 
 class IntegrationService:
     def __init__(self, repository: IntegrationRepository, target_engine: Engine, listener: ScheduleListener,
-                 clock: Clock) -> None:
+                 clock: Clock, source_check: Callable[[IntegrationSpec], None] | None = None) -> None:
         self._repo = repository
         self._target_engine = target_engine
         self._listener = listener
         self._clock = clock
+        self._source_check = source_check  # asks the ERP side about the source (a SOAP WSDL's record element)
 
     def check_target(self, spec: IntegrationSpec) -> None:
         """The target must not be erp-sync's own table or a catalog, its schema must exist, and its table must
@@ -86,6 +88,8 @@ class IntegrationService:
     def _admit(self, spec: IntegrationSpec) -> None:
         check_admission(spec)
         self.check_target(spec)
+        if self._source_check is not None:
+            self._source_check(spec)
 
     def set_active(self, integration_id: int, active: bool) -> IntegrationRecord:
         return self.update(integration_id, {"isActive": active})

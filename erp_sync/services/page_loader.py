@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert
 
@@ -22,6 +23,7 @@ from erp_sync.db.target import Upserter
 from erp_sync.domain.integration import IntegrationSpec
 from erp_sync.domain.mapping import MappingPlan
 from erp_sync.domain.run import RunStats
+from erp_sync.services.record_versions import store_page_versions
 from erp_sync.services.seen_keys import SeenKeys
 
 
@@ -163,6 +165,7 @@ def _load_page(ctx: PageContext, page: Page, now: datetime, *, assume_new: bool)
                      "reason": problem.reason, "created_at": now}
                     for problem in mapped.errors
                 ])
+        store_page_versions(ctx, conn, page)
         add_counts(conn, ctx.run_id, now, stats.as_dict())
         renew_lease(conn, ctx.lease, now, ctx.lease_ttl)
     return stats
@@ -250,6 +253,10 @@ def _erp_is_newer(ctx: PageContext, local: Any, row_values: tuple[Any, ...]) -> 
         return True
     if isinstance(local_modified, datetime) and local_modified.tzinfo is None:
         local_modified = local_modified.replace(tzinfo=UTC)
+    if isinstance(local_modified, datetime) and not isinstance(erp_modified, datetime):
+        # a date without a time (NAV's Last_Date_Modified): the ERP wins unless the local change is on a later day
+        zone = ZoneInfo(ctx.spec.connection.server_timezone)
+        return bool(erp_modified >= local_modified.astimezone(zone).date())
     return bool(erp_modified >= local_modified)
 
 

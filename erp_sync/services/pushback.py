@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert
 
 from erp_sync.connectors.base import ErpConnector, PushRequest
-from erp_sync.db import bindings
+from erp_sync.db import bindings, versions
 from erp_sync.db.models import ROW_ERRORS
 from erp_sync.db.runs import renew_lease
 
@@ -106,6 +106,8 @@ def push_local_changes(ctx: PageContext, connector: ErpConnector, now: datetime)
                     report.created += 1
                 bindings.upsert(conn, ctx.integration_id, [(result.record_id or erp_key or local_key, local_key,
                                                             row_hash, None)], now)  # the ERP row is new text
+                if result.record_id and result.version:  # the version the ERP answered with (NAV's Key)
+                    versions.store(conn, ctx.integration_id, [(result.record_id, result.version)])
             else:
                 report.failed += 1
                 report.refused.append({"localKey": local_key, "message": result.message})

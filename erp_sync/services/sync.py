@@ -29,11 +29,13 @@ from erp_sync.domain import run as rules
 from erp_sync.domain.integration import IntegrationSpec
 from erp_sync.domain.mapping import FieldMapping, MappingPlan
 from erp_sync.domain.run import RunStats, RunStatus
+from erp_sync.domain.soap import filter_pairs
 from erp_sync.errors import ErpSyncError
 from erp_sync.services.deletes import reconcile_deletes
 from erp_sync.services.page_loader import PageContext, load_page
 from erp_sync.services.pushback import push_local_changes
 from erp_sync.services.read_ahead import read_ahead
+from erp_sync.services.record_versions import VersionedConnector
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +81,11 @@ class RunOutcome:
 def source_query(spec: IntegrationSpec) -> Query:
     """What the connector is asked to read for an integration."""
     source = spec.source
-    return Query(object=source.object, mode=source.mode, list=source.list, filters=source.filters,
-                 cursor_field=source.cursor_field, key_field=source.key_field, page_size=source.page_size,
-                 requests_ahead=source.requests_ahead, params=dict(source.params))
+    return Query(object=source.object, mode=source.mode, list=source.list,
+                 filters=source.filters if isinstance(source.filters, str) else "",
+                 criteria=filter_pairs(source.filters), cursor_field=source.cursor_field,
+                 key_field=source.key_field, page_size=source.page_size, requests_ahead=source.requests_ahead,
+                 params=dict(source.params))
 
 
 def default_owner() -> str:
@@ -217,7 +221,7 @@ class SyncRunner:
         if ctx.track_seen:
             stats.deleted = reconcile_deletes(ctx, self._clock.now())
         if spec.direction == "two_way":
-            push = push_local_changes(ctx, connector, self._clock.now())
+            push = push_local_changes(ctx, VersionedConnector(ctx, connector), self._clock.now())
             stats.pushed, stats.errors = push.pushed, stats.errors + push.failed
             details["push"] = push.as_dict()
         if prepared.dry_run:
