@@ -20,26 +20,16 @@ from typing import Any
 
 from erp_sync.demo import DEMO_NAME
 from erp_sync.errors import ErpSyncError
+from erp_sync.log_format import formatter as log_format_of
 from erp_sync.settings import ConfigurationError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-_STANDARD = set(vars(logging.makeLogRecord({})))
 
 
-class _KeyValueFormatter(logging.Formatter):
-    """One line per event: time level logger message key=value ... (the `extra` fields)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        extras = {k: v for k, v in vars(record).items() if k not in _STANDARD and k not in {"message", "asctime"}}
-        if extras:
-            line += " " + " ".join(f"{k}={json.dumps(v, ensure_ascii=False, default=str)}" for k, v in extras.items())
-        return line
-
-
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, log_format: str = "text") -> None:
+    """One line per event on stderr, text or JSON (ERP_SYNC_LOG_FORMAT), tagged [CRON]/[SYNC] (erp_sync.log_format)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_KeyValueFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(log_format_of(log_format))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -51,7 +41,7 @@ def _settings() -> Any:
     from erp_sync.settings import load_settings
 
     settings = load_settings()
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.operations.log_format)
     for path in settings.generated:
         print(f"erp-sync: generated a development secret in {path}", file=sys.stderr)
     return settings
@@ -228,21 +218,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from erp_sync.sandbox import SandboxConfig, serve
 
     _configure_logging("INFO")
-    if args.soap:
-        return _soap_sandbox(args)
     print(f"erp-sync: SoftOne sandbox on http://{args.host}:{args.port}/s1services with {args.rows} customers "
           f"(seed {args.seed}; user demo / password demo, appId 1001)", file=sys.stderr)
     serve(SandboxConfig(seed=args.seed, customers=args.rows), args.host, args.port)
-    return EXIT_OK
-
-
-def _soap_sandbox(args: argparse.Namespace) -> int:
-    from erp_sync.sandbox.soap import SoapSandboxConfig, serve_soap
-
-    print(f"erp-sync: SOAP sandbox (NAV page services) on http://{args.host}:{args.port}/WS/CRONUS/Page/Customer "
-          f"and /Page/Item with {args.rows} customers (seed {args.seed}; user demo / password demo, basic auth)",
-          file=sys.stderr)
-    serve_soap(SoapSandboxConfig(seed=args.seed, customers=args.rows), args.host, args.port)
     return EXIT_OK
 
 
@@ -294,13 +272,11 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("file", help="path of the JSON file")
     ints.set_defaults(func=cmd_integrations)
 
-    sandbox = sub.add_parser("sandbox", help="serve the built-in SoftOne sandbox (or with --soap the SOAP one) alone")
+    sandbox = sub.add_parser("sandbox", help="serve the built-in SoftOne sandbox alone")
     sandbox.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     sandbox.add_argument("--rows", type=int, default=1000, help="number of customers (default 1000)")
     sandbox.add_argument("--seed", type=int, default=1, help="data seed (default 1)")
-    sandbox.add_argument("--soap", action="store_true",
-                         help="serve the SOAP sandbox instead: Dynamics NAV-style Customer and Item page services")
     sandbox.set_defaults(func=cmd_sandbox)
     return root
 
