@@ -89,7 +89,8 @@ def test_compose_sets_only_settings_that_erp_sync_reads(setting_names: set[str])
 def test_compose_takes_every_secret_from_the_env_file_and_commits_none() -> None:
     text = (DOCKER / "compose.yaml").read_text(encoding="utf-8")
     required = set(re.findall(r"\$\{(\w+):\?", text))
-    assert required == {"POSTGRES_PASSWORD", "ERP_SYNC_API_TOKEN", "CRON_SECRET", "ERP_SYNC_SECRET_KEYS"}
+    assert required == {"POSTGRES_PASSWORD", "ERP_SYNC_API_TOKEN", "CRON_SECRET", "ERP_SYNC_SECRET_KEYS",
+                        "ERP_SYNC_SESSION_KEY"}
     example = dict(line.split("=", 1) for line in (DOCKER / ".env.example").read_text(encoding="utf-8").splitlines()
                    if line and not line.startswith("#"))
     assert set(re.findall(r"\$\{(\w+)", text)) <= set(example)
