@@ -28,6 +28,8 @@ from erp_sync.connectors.soap.transport import build_client
 from erp_sync.errors import ErpSyncError, ValidationError
 
 log = logging.getLogger(__name__)
+_SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
 class UnknownObjectError(ValidationError):
@@ -135,6 +137,30 @@ class SoapClient:
                                 write=write) from exc
 
         return self._retrying(write)(attempt)
+
+    def call_raw(self, operation: str, params: dict[str, Any], *, page: int | None = None) -> etree._Element:
+        """Like `call` for a read, but the answer's SOAP body as lxml parsed it, not turned into zeep objects (the
+        page path of a NAV page service, where zeep's object building is most of the time). Faults and HTTP
+        errors go through zeep as for `call`."""
+        client, service = self.zeep, self.service
+        binding = service._binding
+
+        def attempt() -> etree._Element:
+            try:
+                with client.settings(raw_response=True):
+                    response = service[operation](**params)
+                if response.status_code != 200:
+                    binding.process_reply(client, binding._operations[operation], response)
+                body = etree.fromstring(response.content, _PARSER).find(f"{{{_SOAP_ENV}}}Body")
+                if body is None:
+                    raise ValueError("the answer has no SOAP Body")
+                return body
+            except ErpSyncError:
+                raise
+            except Exception as exc:
+                raise translate(exc, operation=operation, where=self.config.shown_url, page=page) from exc
+
+        return self._retrying(False)(attempt)
 
     def _retrying(self, write: bool) -> Retrying:
         cfg = self.config

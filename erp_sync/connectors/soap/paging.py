@@ -19,7 +19,7 @@ from zeep.xsd import ComplexType
 
 from erp_sync.connectors.base import Page, PagingLoopError, Query
 from erp_sync.connectors.soap.client import SoapClient
-from erp_sync.connectors.soap.records import base_type, field_names, records_at, rows_of
+from erp_sync.connectors.soap.records import base_type, field_names, records_at, rows_in_xml, rows_of
 from erp_sync.errors import ValidationError
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,8 @@ class Paginator:
         self._query = query
         self._type = client.record_type(query.object)
         self._fields = field_names(self._type)
+        namespace = self._type.qname.namespace if self._type.qname is not None else ""
+        self._record_tag = f"{{{namespace}}}{query.object}" if namespace else query.object
         self._filters = self._criteria(since)
 
     def _criteria(self, since: datetime | None) -> list[dict[str, str]]:
@@ -82,8 +84,7 @@ class Paginator:
         version_at = (self._fields.index(profile.record_key_element)
                       if profile.record_key_element in self._fields else None)
         while True:
-            answer = self._client.call(profile.read_operation, self._params(bookmark, start), page=number)
-            rows = rows_of(records_at(answer, profile.record_path), self._fields)
+            rows = self._read(self._params(bookmark, start), number)
             if not rows:
                 return
             page = Page(number=number, start=start, fields=self._fields, rows=list(rows),
@@ -96,6 +97,15 @@ class Paginator:
             bookmark = self._next_bookmark(rows, version_at, key_at, number, seen)
             start += len(rows)
             number += 1
+
+    def _read(self, params: dict[str, Any], number: int) -> list[tuple[str, ...]]:
+        """A page's rows: from the parsed XML for a NAV page service, else through zeep's objects."""
+        profile = self._profile
+        if self._client.config.profile_name == "nav_page":
+            body = self._client.call_raw(profile.read_operation, params, page=number)
+            return rows_in_xml(body, self._record_tag, self._fields)
+        answer = self._client.call(profile.read_operation, params, page=number)
+        return rows_of(records_at(answer, profile.record_path), self._fields)
 
     def _next_bookmark(self, rows: list[tuple[str, ...]], version_at: int | None, key_at: int | None,
                        number: int, seen: set[str]) -> str | None:

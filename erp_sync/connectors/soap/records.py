@@ -72,3 +72,13 @@ def records_at(answer: Any, path: str) -> list[Any]:
     if current is None:
         return []
     return list(current) if isinstance(current, list | tuple) else [current]
+
+
+def rows_in_xml(body: Any, record: str, fields: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """One tuple of texts per `record` element (qualified name, `{namespace}Customer`) under a parsed SOAP
+    body, as the wire has them (what zeep would parse to and `text` would give back, without the objects)."""
+    rows: list[tuple[str, ...]] = []
+    for element in body.iter(record):
+        values = {child.tag.rpartition("}")[2]: child.text or "" for child in element if isinstance(child.tag, str)}
+        rows.append(tuple(values.get(name, "") for name in fields))
+    return rows
