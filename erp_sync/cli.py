@@ -12,9 +12,11 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +108,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from erp_sync.web.app import create_app
 
+    _check_host(args.host)
     settings = _settings()
     app = _build(settings, migrate=settings.is_sqlite or args.migrate)
     if settings.sandbox_enabled:
@@ -224,6 +227,33 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type for a whole number in [low, high]: out of range is wrong usage (exit 2), said plainly,
+    instead of a server that listens on another port or never answers."""
+    allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be a whole number {allowed} (got {raw})")
+        return value
+
+    return parse
+
+
+def _check_host(host: str) -> None:
+    """CONFIGURATION_ERROR unless `host` is an address or name this machine can resolve to listen on."""
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as exc:
+        raise ConfigurationError(f"--host {host!r} is not an address to listen on ({exc.args[-1]}); use an IP "
+                                 "address of this machine such as 127.0.0.1 or 0.0.0.0, or a name that resolves "
+                                 "to one", field="--host") from None
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="erp-sync", description="ERP integration engine: scheduled, incremental, "
                                    "two-way sync between SoftOne (Soft1) and your database. Configuration comes "
@@ -236,9 +266,9 @@ def parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="HTTP API + scheduler (+ the SoftOne sandbox on the embedded default)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    serve.add_argument("--threads", type=int, default=8, help="HTTP worker threads (default 8)")
-    serve.add_argument("--sandbox-port", type=int, default=0,
+    serve.add_argument("--port", type=_whole_number(1, 65535), default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--threads", type=_whole_number(1), default=8, help="HTTP worker threads (default 8)")
+    serve.add_argument("--sandbox-port", type=_whole_number(0, 65535), default=0,
                        help="port of the built-in SoftOne sandbox when it is on (default: any free port)")
     serve.add_argument("--migrate", action="store_true",
                        help="apply database migrations before serving (always done on SQLite)")
@@ -274,7 +304,7 @@ def parser() -> argparse.ArgumentParser:
 
     sandbox = sub.add_parser("sandbox", help="serve the built-in SoftOne sandbox alone")
     sandbox.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
-    sandbox.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    sandbox.add_argument("--port", type=_whole_number(1, 65535), default=8765, help="port (default 8765)")
     sandbox.add_argument("--rows", type=int, default=1000, help="number of customers (default 1000)")
     sandbox.add_argument("--seed", type=int, default=1, help="data seed (default 1)")
     sandbox.set_defaults(func=cmd_sandbox)

@@ -8,14 +8,18 @@ a missing one stops start-up with a message that names the variable.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import os
 import secrets
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 
 class ConfigurationError(Exception):
@@ -130,14 +134,34 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
+def _instance_folder(instance_dir: Path) -> Path:
+    """The instance folder, made if missing; CONFIGURATION_ERROR when erp-sync cannot keep files in it."""
+    try:
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=instance_dir, prefix=".erp-sync-write-check-"):
+            pass
+    except OSError as exc:
+        if instance_dir.exists() and not instance_dir.is_dir():
+            reason = "is a file, not a folder"
+        elif isinstance(exc, NotADirectoryError):
+            reason = "is inside a file, not a folder"
+        else:
+            reason = f"cannot be written by this user ({exc.strerror or exc})"
+        raise ConfigurationError(
+            f"ERP_SYNC_INSTANCE_DIR {instance_dir} {reason}: erp-sync keeps its SQLite file and generated development "
+            "secrets there. Point ERP_SYNC_INSTANCE_DIR at a folder this user can write (default ./instance), or "
+            "give ERP_SYNC_DATABASE_URL and every secret so that none is needed.",
+            field="ERP_SYNC_INSTANCE_DIR") from None
+    return instance_dir
+
+
 def _generated(instance_dir: Path, file_name: str, make: Callable[[], str]) -> tuple[str, bool]:
     """The development secret kept in the instance folder, made on first use; (value, made now)."""
     path = instance_dir / file_name
     if path.exists():
         return path.read_text(encoding="utf-8").strip(), False
-    instance_dir.mkdir(parents=True, exist_ok=True)
     value = make()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(_instance_folder(instance_dir) / file_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(value + "\n")
     return value, True
@@ -148,6 +172,102 @@ _GENERATED_SECRETS = {
     "CRON_SECRET": ("cron-secret", lambda: secrets.token_urlsafe(32)),
     "ERP_SYNC_SECRET_KEYS": ("secret-keys", lambda: Fernet.generate_key().decode("ascii")),
 }
+MIN_PRODUCTION_SECRET_LENGTH = 32  # what `secrets.token_urlsafe(24)` or `openssl rand -hex 16` give
+_MAKE_A_SECRET = "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"  # noqa: S105
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_DATABASES = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",)}  # backend: the drivers erp-sync ships
+
+
+def _database_url(env: Mapping[str, str], instance_dir: Path) -> tuple[str, str | None]:
+    """(the SQLAlchemy URL, the variable that gave it, or None for the default SQLite file)."""
+    variable = next((name for name in ("ERP_SYNC_DATABASE_URL", "DATABASE_URL") if (env.get(name) or "").strip()),
+                    None)
+    if variable is None:
+        return f"sqlite:///{instance_dir / 'erp-sync.sqlite3'}", None
+    url = env[variable].strip()
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    _check_database_url(url, variable)
+    return url, variable
+
+
+def _check_database_url(url: str, variable: str) -> None:
+    """Refuse a URL erp-sync cannot connect with, before a driver import fails; never echo the URL (a password)."""
+    examples = ("use postgresql://user:password@host:5432/dbname (psycopg 3) or "
+                "sqlite:////absolute/path/erp-sync.sqlite3")
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigurationError(f"{variable} is not a database URL; {examples}", field=variable) from None
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend not in _DATABASES:
+        raise ConfigurationError(f"{variable} names a {backend} database ({parsed.drivername}://...); erp-sync runs "
+                                 f"on PostgreSQL or SQLite: {examples}", field=variable)
+    if driver not in _DATABASES[backend]:
+        raise ConfigurationError(f"{variable} asks for the {driver} driver ({parsed.drivername}://...), which "
+                                 f"erp-sync does not use: {examples}", field=variable)
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    level = (env.get("ERP_SYNC_LOG_LEVEL") or "INFO").strip().upper()
+    if level not in _LOG_LEVELS:
+        raise ConfigurationError(f"ERP_SYNC_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)} (got {level!r})",
+                                 field="ERP_SYNC_LOG_LEVEL")
+    return level
+
+
+def _resolved_secrets(env: Mapping[str, str], instance_dir: Path, mode: str) -> tuple[dict[str, str], list[str]]:
+    """Each secret from the environment, or in development generated into the instance folder; (values, made)."""
+    resolved: dict[str, str] = {}
+    generated: list[str] = []
+    for name, (file_name, make) in _GENERATED_SECRETS.items():
+        value = _secret(env, name)
+        if value is None:
+            if mode == "production":
+                raise ConfigurationError(
+                    f"{name} is not set. In production every secret must be given, as {name} or as a file "
+                    f"named by {name}_FILE.", field=name)
+            value, made = _generated(instance_dir, file_name, make)
+            if made:
+                generated.append(str(instance_dir / file_name))
+        resolved[name] = value
+    return resolved, generated
+
+
+def _check_access_secrets(api_token: str, cron_secret: str, mode: str) -> None:
+    """Production secrets long enough not to be guessed; a cron secret that never opens admin routes."""
+    if mode == "production":
+        for name, value in (("ERP_SYNC_API_TOKEN", api_token), ("CRON_SECRET", cron_secret)):
+            if len(value) < MIN_PRODUCTION_SECRET_LENGTH:
+                raise ConfigurationError(
+                    f"{name} is shorter than {MIN_PRODUCTION_SECRET_LENGTH} characters, too weak for production; "
+                    f"{_MAKE_A_SECRET}", field=name)
+    if hmac.compare_digest(api_token.encode("utf-8"), cron_secret.encode("utf-8")):
+        raise ConfigurationError(
+            "CRON_SECRET is the same as ERP_SYNC_API_TOKEN: the cron secret would open the admin routes and the "
+            f"admin token the cron routes. Give each its own value; {_MAKE_A_SECRET}", field="CRON_SECRET")
+
+
+def _fernet_keys(raw: str) -> tuple[str, ...]:
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    if not keys:
+        raise ConfigurationError(
+            "ERP_SYNC_SECRET_KEYS holds no key, only commas or blanks. Give one or more Fernet keys, comma-separated, "
+            f"newest first; {_MAKE_A_KEY}", field="ERP_SYNC_SECRET_KEYS")
+    for key in keys:
+        try:
+            Fernet(key.encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            raise ConfigurationError(
+                "ERP_SYNC_SECRET_KEYS holds a value that is not a Fernet key (32 url-safe base64 bytes); "
+                f"{_MAKE_A_KEY}", field="ERP_SYNC_SECRET_KEYS") from None
+    return keys
+
+
+_MAKE_A_KEY = ("make one with: python3 -c 'from cryptography.fernet import Fernet; "
+               "print(Fernet.generate_key().decode())'")
 
 
 def _session_key(env: Mapping[str, str], instance_dir: Path, mode: str, generated: list[str]) -> str | None:
@@ -183,37 +303,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if mode not in {"development", "production"}:
         raise ConfigurationError(f"ERP_SYNC_ENV must be development or production (got {mode!r})",
                                  field="ERP_SYNC_ENV")
-    database_url = (env.get("ERP_SYNC_DATABASE_URL") or env.get("DATABASE_URL") or "").strip()
-    if not database_url:
-        database_url = f"sqlite:///{instance_dir / 'erp-sync.sqlite3'}"
-    if database_url.startswith("postgres://"):
-        database_url = "postgresql://" + database_url.removeprefix("postgres://")
-    if database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
-
-    resolved: dict[str, str] = {}
-    generated: list[str] = []
-    for name, (file_name, make) in _GENERATED_SECRETS.items():
-        value = _secret(env, name)
-        if value is None:
-            if mode == "production":
-                raise ConfigurationError(
-                    f"{name} is not set. In production every secret must be given, as {name} or as a file "
-                    f"named by {name}_FILE.", field=name)
-            value, made = _generated(instance_dir, file_name, make)
-            if made:
-                generated.append(str(instance_dir / file_name))
-        resolved[name] = value
-
-    keys = tuple(k.strip() for k in resolved["ERP_SYNC_SECRET_KEYS"].split(",") if k.strip())
-    for key in keys:
-        try:
-            Fernet(key.encode("ascii"))
-        except (ValueError, UnicodeEncodeError):
-            raise ConfigurationError(
-                "ERP_SYNC_SECRET_KEYS holds a value that is not a Fernet key (32 url-safe base64 bytes). "
-                "Make one with: python -c 'from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())'", field="ERP_SYNC_SECRET_KEYS") from None
+    database_url, database_variable = _database_url(env, instance_dir)
+    log_level = _log_level(env)
+    resolved, generated = _resolved_secrets(env, instance_dir, mode)
+    keys = _fernet_keys(resolved["ERP_SYNC_SECRET_KEYS"])
+    _check_access_secrets(resolved["ERP_SYNC_API_TOKEN"], resolved["CRON_SECRET"], mode)
+    if database_variable is None:
+        _instance_folder(instance_dir)  # the default SQLite file lives there
 
     return Settings(
         database_url=database_url,
@@ -228,10 +324,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         app_url=(env.get("APP_URL") or None),
         max_body_bytes=_int(env, "ERP_SYNC_MAX_BODY_BYTES", 1_048_576),
         scheduler_poll_seconds=float(_int(env, "ERP_SYNC_SCHEDULER_POLL_SECONDS", 30)),
-        log_level=(env.get("ERP_SYNC_LOG_LEVEL") or "INFO").upper(),
-        operations=_operations(env),
+        log_level=log_level,
         session_key=_session_key(env, instance_dir, mode, generated),
         trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
+        operations=_operations(env),
         generated=tuple(generated),
     )
 

@@ -12,8 +12,8 @@ from erp_sync.bootstrap import ErpSync, build
 from erp_sync.db.migrate import upgrade
 from erp_sync.settings import Settings, load_settings
 
-API_TOKEN = "test-admin-token"
-CRON_SECRET = "test-cron-secret"
+API_TOKEN = "test-admin-token-0123456789abcdefghij"  # production wants 32 characters or more
+CRON_SECRET = "test-cron-secret-0123456789abcdefghij"
 SECRET_KEY = Fernet.generate_key().decode()
 
 CUSTOMERS_DDL = """

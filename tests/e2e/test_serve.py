@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from app_fixtures import build_app, customer_integration
+from app_fixtures import API_TOKEN, CRON_SECRET, SECRET_KEY, build_app, customer_integration
+from folders import read_only
 from processes import ERP_SYNC, process_env, start, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -43,6 +44,9 @@ def test_the_embedded_default_syncs_the_demo_at_once_and_stops_cleanly_on_sigter
         run = wait_for(lambda: next((r for r in httpx.get(runs_url, headers=headers).json()["data"]["items"]
                                      if r["status"] == "succeeded"), None), timeout=60)
         assert run["counts"]["inserted"] == 2000
+        instance = tmp_path / "instance"
+        assert {p.name: oct(p.stat().st_mode & 0o777) for p in instance.glob("erp-sync.sqlite3*")} == {
+            "erp-sync.sqlite3": "0o600", "erp-sync.sqlite3-wal": "0o600", "erp-sync.sqlite3-shm": "0o600"}
         jobs = httpx.get(f"{base}/api/cron/init", headers={"X-Cron-Secret": cron}).json()["data"]["jobs"]
         assert [job["jobId"] for job in jobs] == [f"integration:{demo[0]['id']}"]
         with sqlite3.connect(tmp_path / "instance" / "erp-sync.sqlite3") as db:
@@ -60,7 +64,7 @@ def test_the_embedded_default_syncs_the_demo_at_once_and_stops_cleanly_on_sigter
 @pytest.mark.parametrize(("command", "says"), [
     (["serve", "--port"], "erp-sync: cannot listen on 127.0.0.1:{port} (Address already in use); stop the process "
                           "that holds the port or choose another with --port"),
-    (["serve", "--port", "0", "--sandbox-port"], "Port {port} is in use by another program"),  # werkzeug's words
+    (["serve", "--port", "{free}", "--sandbox-port"], "Port {port} is in use by another program"),  # werkzeug's
     (["sandbox", "--port"], "Port {port} is in use by another program"),
 ])
 def test_a_port_in_use_is_said_plainly_with_exit_code_1(tmp_path: Path, command: list[str], says: str) -> None:
@@ -70,11 +74,67 @@ def test_a_port_in_use_is_said_plainly_with_exit_code_1(tmp_path: Path, command:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run([ERP_SYNC, *command, str(port)], cwd=tmp_path, env=env, capture_output=True,
+        argv = [part.format(free=free_port()) for part in command]
+        done = subprocess.run([ERP_SYNC, *argv, str(port)], cwd=tmp_path, env=env, capture_output=True,
                               text=True, timeout=60, check=False)
     assert done.returncode == 1, done.stderr
     assert says.format(port=port) in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ERP_SYNC_", "CRON_SECRET", "SYNC_TIMEOUT", "DATABASE_URL"))}
+    return {**env, **extra}
+
+
+GIVEN_SECRETS = {"ERP_SYNC_API_TOKEN": API_TOKEN, "CRON_SECRET": CRON_SECRET, "ERP_SYNC_SECRET_KEYS": SECRET_KEY}
+
+
+@pytest.mark.parametrize(("setting", "env", "args"), [
+    ("DATABASE_URL", {**GIVEN_SECRETS, "DATABASE_URL": "nonsense"}, []),
+    ("DATABASE_URL", {**GIVEN_SECRETS, "DATABASE_URL": "mysql://erp:db-s3cret@127.0.0.1/erp"}, []),
+    ("ERP_SYNC_DATABASE_URL", {**GIVEN_SECRETS,
+                               "ERP_SYNC_DATABASE_URL": "postgresql+asyncpg://erp:db-s3cret@127.0.0.1/erp"}, []),
+    ("ERP_SYNC_LOG_LEVEL", {"ERP_SYNC_LOG_LEVEL": "LOUD"}, []),
+    ("ERP_SYNC_SECRET_KEYS", {"ERP_SYNC_SECRET_KEYS": ","}, []),
+    ("ERP_SYNC_INSTANCE_DIR", {"ERP_SYNC_INSTANCE_DIR": "{tmp}/a-file"}, []),
+    ("ERP_SYNC_INSTANCE_DIR", {"ERP_SYNC_INSTANCE_DIR": "{tmp}/a-file/instance"}, []),
+    ("ERP_SYNC_INSTANCE_DIR", {"ERP_SYNC_INSTANCE_DIR": "{tmp}/read-only"}, []),
+    ("ERP_SYNC_INSTANCE_DIR", {**GIVEN_SECRETS, "ERP_SYNC_INSTANCE_DIR": "{tmp}/read-only"}, []),
+    ("--host", {}, ["--host", "256.1.1.1"]),
+    ("ERP_SYNC_API_TOKEN", {"ERP_SYNC_ENV": "production", **GIVEN_SECRETS, "ERP_SYNC_API_TOKEN": "a"}, []),
+    ("CRON_SECRET", {"ERP_SYNC_ENV": "production", **GIVEN_SECRETS, "CRON_SECRET": API_TOKEN}, []),
+])
+def test_a_setting_serve_cannot_use_is_one_configuration_error_line_with_exit_code_2(
+        tmp_path: Path, setting: str, env: dict[str, str], args: list[str]) -> None:
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "read-only").mkdir()
+    variables = _clean_env(ERP_SYNC_SANDBOX="off", **{k: v.format(tmp=tmp_path) for k, v in env.items()})
+    with read_only(tmp_path / "read-only"):
+        done = subprocess.run([ERP_SYNC, "serve", "--port", str(free_port()), *args], cwd=tmp_path, env=variables,
+                              capture_output=True, text=True, timeout=60, check=False)
+    lines = done.stderr.splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("erp-sync: CONFIGURATION_ERROR: "), done.stderr
+    assert setting in lines[0]
+    assert "Traceback" not in done.stderr and "db-s3cret" not in done.stderr
+    assert API_TOKEN not in done.stderr
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--port", "99999"], "argument --port: must be a whole number from 1 to 65535 (got 99999)"),
+    (["--port", "0"], "argument --port: must be a whole number from 1 to 65535 (got 0)"),
+    (["--sandbox-port", "70000"], "argument --sandbox-port: must be a whole number from 0 to 65535 (got 70000)"),
+    (["--threads", "0"], "argument --threads: must be a whole number of at least 1 (got 0)"),
+])
+def test_serve_refuses_a_port_or_thread_count_out_of_range_as_wrong_usage(
+        tmp_path: Path, args: list[str], says: str) -> None:
+    done = subprocess.run([ERP_SYNC, "serve", *args], cwd=tmp_path, env=_clean_env(ERP_SYNC_SANDBOX="off"),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "instance").exists()  # refused before anything was set up
 
 
 def _healthy(base: str) -> bool:
