@@ -191,14 +191,14 @@ _SECRET_IN_TEXT = re.compile(
 )
 
 
-def shown_url(url: str) -> str:
+def url_without_secrets(url: str) -> str:
     """`url` for logs and messages: without user info (`user:password@`), query or fragment, which can carry
     secrets. Every ERP URL that reaches a log line or a message goes through here."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
-def without_user_info(url: str) -> tuple[str, tuple[str, str] | None]:
+def split_user_info(url: str) -> tuple[str, tuple[str, str] | None]:
     """(`url` without its user info, (user, password) from it or None): for HTTP clients that would otherwise
     log the URL with the password (httpx logs every request's URL)."""
     parts = urlsplit(url)

@@ -15,6 +15,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from erp_sync.connectors.base import url_without_secrets
 from erp_sync.errors import ConfigurationError
 
 Auth = Literal["basic", "ntlm", "wsse"]
@@ -85,7 +86,4 @@ class SoapConfig:
     @property
     def shown_url(self) -> str:
         """The WSDL address for messages: without user info, query or fragment."""
-        parts = urlsplit(self.wsdl_url)
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return f"{parts.scheme}://{netloc}{parts.path}"
+        return url_without_secrets(self.wsdl_url)

@@ -27,6 +27,7 @@ from zeep.exceptions import TransportError
 from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
 
+from erp_sync.connectors.base import url_without_secrets
 from erp_sync.connectors.soap.config import SoapConfig
 from erp_sync.errors import ConfigurationError
 
@@ -85,13 +86,15 @@ class HttpOnlyTransport(Transport):
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         response = super().post(address, message, headers)
         if response.status_code != 200 and "xml" not in response.headers.get("Content-Type", ""):
-            raise TransportError(f"HTTP {response.status_code} from {address}", status_code=response.status_code)
+            raise TransportError(f"HTTP {response.status_code} from {url_without_secrets(address)}",
+                                 status_code=response.status_code)
         return response
 
     def load(self, url: str) -> bytes:
         scheme = urlsplit(url or "").scheme
         if scheme not in ("http", "https"):
-            raise ConfigurationError(f"the WSDL refers to {scheme or 'a local'}:// content ({url[:80]!r}); erp-sync "
+            raise ConfigurationError(f"the WSDL refers to {scheme or 'a local'}:// content "
+                                     f"({url_without_secrets(url)[:80]!r}); erp-sync "
                                      "loads WSDLs and schemas over http(s) only", field="connection.wsdlUrl")
         return bytes(super().load(url))
 

@@ -34,6 +34,8 @@ from erp_sync.connectors.base import (
     ErpTimeoutError,
     RetriableConnectorError,
     redact,
+    split_user_info,
+    url_without_secrets,
 )
 from erp_sync.connectors.softone.codes import LOGIN_SERVICES, error_for, is_failure
 from erp_sync.connectors.softone.config import SoftOneConfig
@@ -83,12 +85,6 @@ def parse_json(text: str) -> Any:
     return json.loads(text, strict=False)
 
 
-def _shown(url: str) -> str:
-    """`url` for messages: without user info or query, which could carry secrets."""
-    parsed = httpx.URL(url)
-    return str(parsed.copy_with(username=None, password=None, query=None, fragment=None))
-
-
 def _where(service: str, page: int | None) -> str:
     return f"{service}" if page is None else f"{service} (page {page})"
 
@@ -106,7 +102,12 @@ class SoftOneClient:
                  transport: httpx.BaseTransport | None = None) -> None:
         self._config = config
         self._sleep = sleep
+        # User info in the URL becomes Basic auth, as httpx would make it, so that httpx's request log shows the
+        # URL without the password.
+        self._url, basic_auth = split_user_info(config.base_url)
+        self._shown_url = url_without_secrets(config.base_url)
         self._http = httpx.Client(
+            auth=basic_auth,
             timeout=httpx.Timeout(config.timeout_seconds, connect=config.connect_timeout_seconds),
             headers={"Accept-Encoding": "gzip", "Accept": "application/json", "User-Agent": "erp-sync"},
             transport=transport,
@@ -177,13 +178,13 @@ class SoftOneClient:
 
     def _post(self, service: str, content: bytes, page: int | None) -> httpx.Response:
         try:
-            return self._http.post(self._config.base_url, content=content,
+            return self._http.post(self._url, content=content,
                                    headers={"Content-Type": "application/json"})
         except httpx.TimeoutException as exc:
             sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
             hint = "; if pages keep timing out, a smaller source.pageSize makes each one quicker" if page else ""
             raise _TransportFailure(ErpTimeoutError(
-                f"SoftOne {_where(service, page)} at {_shown(self._config.base_url)} timed out "
+                f"SoftOne {_where(service, page)} at {self._shown_url} timed out "
                 f"({type(exc).__name__}){hint}", page=page,
                 details={"service": service, "mayHaveBeenApplied": sent})) from exc
         except httpx.DecodingError as exc:
@@ -193,7 +194,7 @@ class SoftOneClient:
             sent = not isinstance(exc, httpx.ConnectError)
             hint = "; check connection.baseUrl and that the server is up" if not sent else ""
             raise _TransportFailure(RetriableConnectorError(
-                f"SoftOne {_where(service, page)} unreachable at {_shown(self._config.base_url)} "
+                f"SoftOne {_where(service, page)} unreachable at {self._shown_url} "
                 f"({type(exc).__name__}){hint}", page=page,
                 details={"service": service, "mayHaveBeenApplied": sent})) from exc
 

@@ -19,7 +19,12 @@ from typing import Any
 
 import httpx
 
-from erp_sync.connectors.base import AccountProblemError, BadResponseError, ConnectorError
+from erp_sync.connectors.base import (
+    AccountProblemError,
+    BadResponseError,
+    ConnectorError,
+    url_without_secrets,
+)
 from erp_sync.connectors.softone.client import SoftOneClient
 from erp_sync.connectors.softone.codes import SessionExpiredError
 from erp_sync.connectors.softone.config import SoftOneConfig
@@ -121,7 +126,7 @@ class SoftOneSession:
                 "clientID": _client_id(answer, "login"), **{key: chosen[key] for key, _ in _ENVIRONMENT}})
             client_id = _client_id(final, "authenticate")
             self.company_name = _company_name(final) or chosen.get("COMPANYNAME") or chosen["COMPANY"]
-        log.info("SoftOne login as %s on %s (%s) in %.0f ms", cfg.username, cfg.base_url,
+        log.info("SoftOne login as %s on %s (%s) in %.0f ms", cfg.username, url_without_secrets(cfg.base_url),
                  "one step" if cfg.one_step_login else "two steps", (time.monotonic() - started) * 1000)
         return client_id
 
