@@ -76,9 +76,17 @@ def records_at(answer: Any, path: str) -> list[Any]:
 
 def rows_in_xml(body: Any, record: str, fields: tuple[str, ...]) -> list[tuple[str, ...]]:
     """One tuple of texts per `record` element (qualified name, `{namespace}Customer`) under a parsed SOAP
-    body, as the wire has them (what zeep would parse to and `text` would give back, without the objects)."""
+    body, as the wire has them (what zeep would parse to and `text` would give back, without the objects).
+    Fields are elements of the record's namespace; one the answer leaves out (NAV leaves blank ones out) is ""."""
+    namespace = record[:record.index("}") + 1] if record.startswith("{") else ""
+    position = {namespace + name: index for index, name in enumerate(fields)}
+    width = len(fields)
     rows: list[tuple[str, ...]] = []
     for element in body.iter(record):
-        values = {child.tag.rpartition("}")[2]: child.text or "" for child in element if isinstance(child.tag, str)}
-        rows.append(tuple(values.get(name, "") for name in fields))
+        row = [""] * width
+        for child in element:
+            index = position.get(child.tag)
+            if index is not None:
+                row[index] = child.text or ""
+        rows.append(tuple(row))
     return rows
