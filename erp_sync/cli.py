@@ -63,11 +63,11 @@ def _build(settings: Any, *, with_scheduler: bool | None = None, migrate: bool =
 
 
 def _start_sandbox(app: Any, port: int) -> None:
-    from erp_sync.demo import ensure_demo_integration, start_demo_activity
+    from erp_sync.demo import ensure_demo_integration, start_demo_activity, start_first_demo_run
     from erp_sync.sandbox import SandboxConfig, start_in_thread
 
     app.sandbox = start_in_thread(SandboxConfig(customers=2000, items=300), port=port)
-    ensure_demo_integration(app, app.sandbox.url)
+    start_first_demo_run(app, ensure_demo_integration(app, app.sandbox.url))
     start_demo_activity(app.sandbox, app.stopping)
     print(f"erp-sync: SoftOne sandbox at {app.sandbox.url} (user demo / password demo)", file=sys.stderr)
 

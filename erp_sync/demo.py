@@ -1,10 +1,16 @@
 """The embedded default's demo: the built-in SoftOne sandbox on loopback and one integration syncing its customers
-every minute into a local table `demo_customers`, so a newcomer sees real scheduled syncs at once."""
+every minute into a local table `demo_customers`, so a newcomer sees real scheduled syncs at once.
+
+The demo is created active at start-up, so no slot before it was missed and catch-up leaves it alone; its first run
+is started explicitly instead (`start_first_demo_run`), so the customers are there at once, not a minute later.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+
+from erp_sync.errors import ErpSyncError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,21 @@ def ensure_demo_integration(app: Any, sandbox_url: str) -> int:
     record = app.integrations.create(demo_spec(sandbox_url))
     log.info("created the demo integration %s (id %s) syncing the sandbox every minute", DEMO_NAME, record.id)
     return int(record.id)
+
+
+def start_first_demo_run(app: Any, integration_id: int) -> int | None:
+    """Start the demo's first run now, in the background, if it is active and has never run; the run's id."""
+    record = app.integrations.get(integration_id)
+    if not record.spec.is_active or record.last_sync_at is not None:
+        return None
+    log.info("running the demo integration %s once now, at start-up (its first load); from then on its schedule "
+             "runs it every minute", integration_id, extra={"integration_id": integration_id})
+    try:
+        started = app.dispatch.start(integration_id, "startup")
+    except ErpSyncError as exc:  # another process runs it already: that run loads the customers
+        log.info("the demo's first run did not start: %s", exc, extra={"integration_id": integration_id})
+        return None
+    return int(started.run_id)
 
 
 def start_demo_activity(sandbox: Any, stop: Any, every_seconds: float = 20.0, changes: int = 3) -> None:

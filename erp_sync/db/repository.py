@@ -35,6 +35,7 @@ class IntegrationRecord:
     last_run_id: int | None
     watermark: str | None
     lease_run_id: int | None
+    activated_at: datetime | None = None  # when it last became active; a scheduled slot before it was never missed
 
 
 class IntegrationRepository:
@@ -60,7 +61,7 @@ class IntegrationRepository:
         return IntegrationRecord(
             id=row.id, spec=parse_spec(data), created_at=row.created_at, updated_at=row.updated_at,
             last_sync_at=row.last_sync_at, last_status=row.last_status, last_run_id=row.last_run_id,
-            watermark=row.watermark, lease_run_id=row.lease_run_id,
+            watermark=row.watermark, lease_run_id=row.lease_run_id, activated_at=row.activated_at,
         )
 
     def _fill(self, row: Integration, spec: IntegrationSpec, keep_password: str | None) -> None:
@@ -80,6 +81,8 @@ class IntegrationRepository:
         row.keys = list(spec.keys)
         row.cron_expression = spec.schedule.cron_expression
         row.timezone = spec.schedule.timezone
+        if spec.is_active and not row.is_active:
+            row.activated_at = self._clock.now()
         row.is_active = spec.is_active
         row.direction = spec.direction
         row.conflict_policy = spec.conflict_policy

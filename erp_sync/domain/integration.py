@@ -291,7 +291,7 @@ def _deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 
 READ_ONLY_FIELDS = frozenset({"id", "lastSyncAt", "lastStatus", "lastRunId", "watermark", "createdAt", "updatedAt",
-                              "runningRunId", "nextRunAt"})
+                              "runningRunId", "nextRunAt", "activatedAt"})
 
 
 def merge_patch(current: IntegrationSpec, patch: Any) -> IntegrationSpec:

@@ -47,7 +47,10 @@ class SyncDispatcher:
         return self._pool.submit(self._runner.execute, prepared)
 
     def start_all(self, trigger: str) -> tuple[list[StartedRun], list[dict[str, object]]]:
-        """Start every active integration; returns the started runs and, per integration skipped, why."""
+        """Start every active integration; returns the started runs and, per integration skipped, why.
+
+        Raises SYNC_IN_PROGRESS when nothing started because every active integration was already running: an
+        external scheduler then sees the same answer as for one busy integration."""
         started: list[StartedRun] = []
         skipped: list[dict[str, object]] = []
         for record in self._integrations.list(active_only=True):
@@ -56,7 +59,16 @@ class SyncDispatcher:
             except ErpSyncError as exc:
                 skipped.append({"integrationId": record.id, "code": exc.code, "message": exc.message,
                                 "runId": exc.details.get("runId")})
+        if not started and skipped and all(s["code"] == "SYNC_IN_PROGRESS" for s in skipped):
+            raise _all_running(skipped)
         return started, skipped
 
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=False)
+
+
+def _all_running(skipped: list[dict[str, object]]) -> ErpSyncError:
+    live = ", ".join(f"integration {s['integrationId']} (run {s['runId']})" for s in skipped)
+    return ErpSyncError(f"every active integration is already syncing: {live}; nothing was started. Wait for those "
+                        "runs to finish (GET /api/runs/{runId}); the next call starts whatever is free then",
+                        code="SYNC_IN_PROGRESS", details={"skipped": skipped})

@@ -3,7 +3,8 @@ the schedules, catch up a missed slot.
 
 Idempotent: calling it twice changes nothing the second time. A slot missed while no scheduler ran is run once
 if it is within the integration's catch-up grace period (and `catchUp` is on), never as a burst; older missed
-slots are recorded as skipped runs so the history shows the gap.
+slots are recorded as skipped runs so the history shows the gap. A slot before the integration last became active
+(`activated_at`: created active, or switched on) was never missed: it is neither run nor recorded.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class StartupService:
         slot = schedule.last_slot_before(spec.schedule.cron_expression, spec.schedule.timezone, now)
         if slot is None or (record.last_sync_at is not None and record.last_sync_at >= slot):
             return
+        if slot < (record.activated_at or record.created_at):
+            return  # the integration was not active at that slot, so nothing missed it
         if runs.slot_taken(self._engine, record.id, slot):
             return
         grace = timedelta(minutes=spec.options.catch_up_grace_minutes)

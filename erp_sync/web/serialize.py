@@ -16,7 +16,7 @@ def integration(record: Any, next_run: datetime | None = None) -> dict[str, Any]
     body.update({
         "lastSyncAt": iso(record.last_sync_at), "lastStatus": record.last_status, "lastRunId": record.last_run_id,
         "watermark": record.watermark, "createdAt": iso(record.created_at), "updatedAt": iso(record.updated_at),
-        "runningRunId": record.lease_run_id, "nextRunAt": iso(next_run),
+        "runningRunId": record.lease_run_id, "nextRunAt": iso(next_run), "activatedAt": iso(record.activated_at),
     })
     return body
 

@@ -44,6 +44,9 @@ def test_the_embedded_default_syncs_the_demo_at_once_and_stops_cleanly_on_sigter
         run = wait_for(lambda: next((r for r in httpx.get(runs_url, headers=headers).json()["data"]["items"]
                                      if r["status"] == "succeeded"), None), timeout=60)
         assert run["counts"]["inserted"] == 2000
+        assert run["trigger"] == "startup"  # its own first run, not a slot caught up from before it existed
+        assert f"running the demo integration {demo[0]['id']} once now" in log.read_text()
+        assert "catching up missed slot" not in log.read_text()
         instance = tmp_path / "instance"
         assert {p.name: oct(p.stat().st_mode & 0o777) for p in instance.glob("erp-sync.sqlite3*")} == {
             "erp-sync.sqlite3": "0o600", "erp-sync.sqlite3-wal": "0o600", "erp-sync.sqlite3-shm": "0o600"}
