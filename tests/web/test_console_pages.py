@@ -90,3 +90,24 @@ def test_the_editor_shows_the_stored_settings_but_never_the_password(erp: ErpSyn
 def test_an_integration_that_does_not_exist_is_a_page_that_says_so(console: FlaskClient) -> None:
     response = console.get("/integrations/999")
     assert response.status_code == 404 and "integration 999" in response.get_data(as_text=True)
+
+
+def test_the_editor_of_a_soap_integration_shows_its_wsdl_and_filters_as_the_editor_writes_them(
+        erp: ErpSync, console: FlaskClient) -> None:
+    from erp_sync.sandbox.soap.config import SoapSandboxConfig
+    from erp_sync.sandbox.soap.server import start_soap_in_thread
+
+    with start_soap_in_thread(SoapSandboxConfig(seed=1, customers=5, items=5)) as nav:
+        body = customer_integration(
+            name="nav-customers", connector="soap",
+            connection={"profile": "nav_page", "wsdlUrl": nav.page_url("Customer"), "username": "demo",
+                        "password": "demo"},
+            source={"object": "Customer", "filters": [{"field": "No", "criteria": "C*|WEB*"},
+                                                      {"field": "Blocked", "criteria": "<>Ship"}]},
+            target={"table": "nav_customers", "createIfMissing": True},
+            mappings=[{"source": "No", "target": "code"}, {"source": "Name", "target": "name"}], keys=["code"])
+        integration = erp.integrations.create(body).id
+    page = console.get(f"/integrations/{integration}/edit").get_data(as_text=True)
+    assert f'value="{nav.page_url("Customer")}"' in page
+    assert 'value="No=C*|WEB*; Blocked=&lt;&gt;Ship"' in page
+    assert '<option value="soap" selected>' in page and '<option value="nav_page" selected>' in page

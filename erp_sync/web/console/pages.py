@@ -149,7 +149,11 @@ def new_integration() -> str:
 @bp.get("/integrations/<int:integration_id>/edit")
 def edit_integration(integration_id: int) -> str:
     record = _app().integrations.get(integration_id)
-    return render_template("editor.html", record=record, val=_values(record.spec.public_dict()), zones=_zones())
+    spec = record.spec.public_dict()
+    filters = spec["source"].get("filters")
+    if isinstance(filters, list):  # a SOAP source's {field, criteria} pairs, as the editor writes them
+        spec["source"]["filters"] = "; ".join(f"{f['field']}={f['criteria']}" for f in filters)
+    return render_template("editor.html", record=record, val=_values(spec), zones=_zones())
 
 
 def _values(spec: dict[str, Any] | None) -> Any:

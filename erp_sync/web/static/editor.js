@@ -46,7 +46,19 @@
     }));
     spec.keys = rows.filter((row) => $('[data-m="key"]', row).checked)
                     .map((row) => $('[data-m="target"]', row).value.trim());
+    if (spec.connector === "soap") soapSource(spec.source);
     return spec;
+  }
+
+  // A SOAP source reads no SoftOne list or mode, and its filters are {field, criteria} pairs ("No=C*; Blocked=<>Yes").
+  function soapSource(source) {
+    delete source.list;
+    delete source.mode;
+    source.filters = String(source.filters || "").split(/[;\n]/).map((part) => part.trim()).filter(Boolean)
+      .map((part) => {
+        const at = part.indexOf("=");
+        return at < 0 ? {field: part, criteria: ""} : {field: part.slice(0, at).trim(), criteria: part.slice(at + 1).trim()};
+      });
   }
 
   // -- errors beside their fields ------------------------------------------------------------------------------
@@ -285,6 +297,7 @@
 
   function showConnector() {
     const chosen = $("#f-connector").value;
+    form.classList.toggle("soap", chosen === "soap");
     $$("fieldset.connector").forEach((set) => {
       const on = set.dataset.connector === chosen;
       set.hidden = !on;
