@@ -87,7 +87,7 @@ class Run(Base):
         UniqueConstraint("integration_id", "scheduled_for", name="uq_erp_sync_runs_slot"),
         Index("ix_erp_sync_runs_integration_started", "integration_id", "started_at"),
         Index("ix_erp_sync_runs_status", "status"),
-        Index("ix_erp_sync_runs_integration_status", "integration_id", "status", "id"),  # 0005: monitoring
+        Index("ix_erp_sync_runs_integration_id", "integration_id", "id"),  # 0005: latest runs first
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,10 +1,10 @@
 """Run statistics computed by the database: per integration, counts, rates, durations and streaks over a time range.
 
 Nothing here loads a run history into Python: each function is one grouped query whose answer has a row per
-integration (or ten per integration for the recent runs), however many runs there are. An *execution* is a run
-that did work and ended (succeeded, succeeded with errors, failed, abandoned); skipped runs and missed slots are
-not executions. The p95 is the nearest rank, `ceil(0.95 n)`, written in integer arithmetic so that SQLite and
-PostgreSQL compute the same value.
+integration (or ten per integration for the recent runs), however many runs there are, read without holding
+SQLite's write lock (`erp_sync.db.reading`). An *execution* is a run that did work and ended (succeeded,
+succeeded with errors, failed, abandoned); skipped runs and missed slots are not executions. The p95 is the
+nearest rank, `ceil(0.95 n)`, written in integer arithmetic so that SQLite and PostgreSQL compute the same value.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, case, func, or_, select
 
 from erp_sync.db.models import INTEGRATIONS, RUNS
+from erp_sync.db.reading import reader
 from erp_sync.domain.run import RunStatus
 
 SUCCESSES = (RunStatus.SUCCEEDED.value, RunStatus.SUCCEEDED_WITH_ERRORS.value)
@@ -81,7 +82,7 @@ def integration_facts(engine: Engine) -> list[IntegrationFacts]:
     query = (select(listed, RUNS.c.finished_at)
              .select_from(listed.outerjoin(RUNS, RUNS.c.id == listed.c.last_success_id))
              .order_by(listed.c.id))
-    with engine.connect() as conn:
+    with reader(engine).connect() as conn:
         return [IntegrationFacts(r.id, r.name, bool(r.is_active), r.cron_expression, r.timezone, r.created_at,
                                  r.activated_at, r.last_success_id, r.finished_at)
                 for r in conn.execute(query)]
@@ -103,7 +104,7 @@ def range_stats(engine: Engine, since: datetime, long_ms: int) -> dict[int, Rang
         func.min(case((abandoned, RUNS.c.started_at))).label("first_abandoned_at"),
         func.max(case((abandoned, RUNS.c.id))).label("last_abandoned_id"),
     ).where(RUNS.c.started_at >= since, RUNS.c.status.in_(EXECUTIONS)).group_by(RUNS.c.integration_id))
-    with engine.connect() as conn:
+    with reader(engine).connect() as conn:
         return {r.integration_id: RangeStats(
             int(r.total), int(r.successes), int(r.failures),
             float(r.average_ms) if r.average_ms is not None else None, r.first_failure_at, r.first_long_at,
@@ -119,7 +120,7 @@ def p95_durations(engine: Engine, since: datetime) -> dict[int, int]:
     ).where(RUNS.c.started_at >= since, RUNS.c.status.in_(EXECUTIONS), RUNS.c.duration_ms.is_not(None)).subquery()
     query = select(ranked.c.integration_id, ranked.c.duration_ms).where(
         ranked.c.rank == (ranked.c.n * 95 + 99) // 100)
-    with engine.connect() as conn:
+    with reader(engine).connect() as conn:
         return {r.integration_id: int(r.duration_ms) for r in conn.execute(query)}
 
 
@@ -130,21 +131,27 @@ def failure_streaks(engine: Engine) -> dict[int, Streak]:
              .select_from(RUNS.join(last_ok, last_ok.c.id == RUNS.c.integration_id))
              .where(RUNS.c.status.in_(FAILURES), or_(last_ok.c.last_ok.is_(None), RUNS.c.id > last_ok.c.last_ok))
              .group_by(RUNS.c.integration_id))
-    with engine.connect() as conn:
+    with reader(engine).connect() as conn:
         return {r.integration_id: Streak(int(r.failures), r.since) for r in conn.execute(query)}
 
 
 def recent_runs(engine: Engine, per_integration: int = 10) -> dict[int, list[dict[str, Any]]]:
-    """Per integration, its latest executions (running ones included), newest first."""
+    """Per integration, its latest executions (running ones included), newest first: the id of its
+    `per_integration`-th newest is found walking the (integration_id, id) index backwards, then a range seek."""
     inner = RUNS.alias("recent")
-    latest = (select(inner.c.id).where(inner.c.integration_id == INTEGRATIONS.c.id,
-                                       inner.c.status.in_(RECENT_STATUSES))
-              .order_by(inner.c.id.desc()).limit(per_integration))
-    query = (select(RUNS).select_from(INTEGRATIONS.join(RUNS, and_(RUNS.c.integration_id == INTEGRATIONS.c.id,
-                                                                   RUNS.c.id.in_(latest))))
+    oldest_shown = (select(inner.c.id).where(inner.c.integration_id == INTEGRATIONS.c.id,
+                                             inner.c.status.in_(RECENT_STATUSES))
+                    .order_by(inner.c.id.desc()).limit(1).offset(per_integration - 1).scalar_subquery())
+    # Materialized first, so that both databases seek each integration's id range instead of scanning every run.
+    bounds = (select(INTEGRATIONS.c.id.label("integration_id"), func.coalesce(oldest_shown, 0).label("from_id"))
+              .cte("bounds").prefix_with("MATERIALIZED"))
+    # The few skipped or claimed runs inside an id range are dropped below rather than by SQL.
+    query = (select(RUNS).select_from(bounds.join(RUNS, and_(RUNS.c.integration_id == bounds.c.integration_id,
+                                                             RUNS.c.id >= bounds.c.from_id)))
              .order_by(RUNS.c.integration_id, RUNS.c.id.desc()))
     found: dict[int, list[dict[str, Any]]] = {}
-    with engine.connect() as conn:
+    with reader(engine).connect() as conn:
         for row in conn.execute(query).mappings():
-            found.setdefault(row["integration_id"], []).append(dict(row))
+            if row["status"] in RECENT_STATUSES:
+                found.setdefault(row["integration_id"], []).append(dict(row))
     return found

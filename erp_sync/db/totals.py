@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, case, false, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from erp_sync.db.models import RUN_DURATION_BUCKETS, RUN_TOTALS, RUNS
+from erp_sync.db.reading import reader
 from erp_sync.db.stats import EXECUTIONS
 from erp_sync.domain.run import RunStatus
 
@@ -116,7 +117,7 @@ def _add_buckets(conn: Connection, rows: list[dict[str, Any]]) -> None:
 def totals(engine: Engine) -> list[TotalRow]:
     """Every totals row, by integration, trigger and status."""
     query = select(RUN_TOTALS).order_by(RUN_TOTALS.c.integration_id, RUN_TOTALS.c.trigger, RUN_TOTALS.c.status)
-    with engine.connect() as conn:
+    with reader(engine).connect() as conn:
         return [TotalRow(r.integration_id, r.trigger, r.status, int(r.runs), {k: int(r[k]) for k in ROW_KINDS},
                          int(r.duration_ms), r.last_finished_at) for r in conn.execute(query).mappings()]
 
@@ -124,7 +125,7 @@ def totals(engine: Engine) -> list[TotalRow]:
 def durations(engine: Engine) -> dict[int, dict[str, int]]:
     """Per integration, executions per duration bucket (not cumulative)."""
     found: dict[int, dict[str, int]] = {}
-    with engine.connect() as conn:
+    with reader(engine).connect() as conn:
         for row in conn.execute(select(RUN_DURATION_BUCKETS)):
             found.setdefault(row.integration_id, {})[row.le] = int(row.runs)
     return found

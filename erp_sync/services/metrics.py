@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from erp_sync.clock import Clock
 from erp_sync.db import totals
 from erp_sync.db.models import INTEGRATIONS
+from erp_sync.db.reading import reader
 from erp_sync.db.stats import EXECUTIONS, SUCCESSES
 from erp_sync.domain import schedule
 from erp_sync.services.readiness import Scheduler
@@ -62,7 +63,7 @@ class MetricsService:
                                                        last_success.get(row.integration_id, row.last_finished_at))
         query = select(INTEGRATIONS.c.id, INTEGRATIONS.c.name, INTEGRATIONS.c.is_active, INTEGRATIONS.c.cron_expression,
                        INTEGRATIONS.c.timezone, INTEGRATIONS.c.lease_expires_at).order_by(INTEGRATIONS.c.id)
-        with self._engine.connect() as conn:
+        with reader(self._engine).connect() as conn:
             listed = conn.execute(query).all()
         next_fires: dict[tuple[str, str], datetime] = {}  # integrations often share a schedule
         for r in listed:

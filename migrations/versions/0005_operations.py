@@ -10,8 +10,8 @@ Create Date: 2026-12-06
 - `erp_sync_maintenance_claims`: one row per claimed slot of a maintenance task (the daily retention cleanup),
   so one replica runs it.
 - `erp_sync_notify_state`: the last notification delivery of each integration.
-- `erp_sync_runs.retry_of`: a retry attempt names the failed run it repeats; an index on (integration_id, status,
-  id) finds each integration's latest success and its failures since, for the monitoring statistics.
+- `erp_sync_runs.retry_of`: a retry attempt names the failed run it repeats; an index on (integration_id, id)
+  walks each integration's runs from the newest: its latest runs, latest success and failures since.
 - `erp_sync_integrations.paused_reason` and `notifications_encrypted`.
 """
 
@@ -81,7 +81,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("retry_of", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("totals_counted", sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.create_index("ix_erp_sync_runs_totals_counted", ["totals_counted"], unique=False)
-        batch_op.create_index("ix_erp_sync_runs_integration_status", ["integration_id", "status", "id"], unique=False)
+        batch_op.create_index("ix_erp_sync_runs_integration_id", ["integration_id", "id"], unique=False)
     with op.batch_alter_table("erp_sync_integrations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("paused_reason", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("notifications_encrypted", sa.Text(), nullable=True))
@@ -92,7 +92,7 @@ def downgrade() -> None:
         batch_op.drop_column("notifications_encrypted")
         batch_op.drop_column("paused_reason")
     with op.batch_alter_table("erp_sync_runs", schema=None) as batch_op:
-        batch_op.drop_index("ix_erp_sync_runs_integration_status")
+        batch_op.drop_index("ix_erp_sync_runs_integration_id")
         batch_op.drop_index("ix_erp_sync_runs_totals_counted")
         batch_op.drop_column("totals_counted")
         batch_op.drop_column("retry_of")
