@@ -14,6 +14,9 @@ const Console = (() => {
       options.body = JSON.stringify(body);
     }
     const response = await fetch(url, options);
+    if (response.status === 401) {  // the session ended (idle timeout, new admin token): sign in again
+      window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+    }
     let payload;
     try {
       payload = await response.json();
