@@ -21,6 +21,7 @@ def process_env(database_url: str, instance_dir: Path, **extra: str) -> dict[str
     env.update({
         "ERP_SYNC_DATABASE_URL": database_url, "ERP_SYNC_INSTANCE_DIR": str(instance_dir),
         "ERP_SYNC_API_TOKEN": API_TOKEN, "CRON_SECRET": CRON_SECRET, "ERP_SYNC_SECRET_KEYS": SECRET_KEY,
+        "ERP_SYNC_SESSION_KEY": "test-session-key-0123456789abcdefghij",  # every secret given: none generated
         "ERP_SYNC_SANDBOX": "off", "ERP_SYNC_SCHEDULER": "off", "ERP_SYNC_LOG_LEVEL": "INFO",
     })
     env.update(extra)
