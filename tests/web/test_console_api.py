@@ -91,3 +91,10 @@ def test_previewing_a_schedule_that_cannot_run_is_refused_naming_the_field(
     response = client.post("/api/schedule/preview", json=body, headers=admin())
     error = response.get_json()["error"]
     assert response.status_code == 400 and error["code"] == code and error.get("field") == field
+
+
+@pytest.mark.parametrize("path", ["/api/runs/2147483648/errors", "/api/runs/99999999999999999999/conflicts"])
+def test_a_run_id_past_what_the_databases_hold_is_not_found_rather_than_a_database_error(
+        client: FlaskClient, path: str) -> None:
+    response = client.get(path, headers=admin())
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "NOT_FOUND"
