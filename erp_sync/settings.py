@@ -54,6 +54,7 @@ class OperationsSettings:
     retention_days: int = 30  # 0 keeps every run
     metrics_token: str | None = None
     cron_secret_previous: str | None = None
+    cron_allowed_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     webhook_url: str | None = None
     log_format: str = "text"
 
@@ -360,4 +361,5 @@ def _operations(env: Mapping[str, str]) -> OperationsSettings:
         alerts=alerts, retention_days=_int(env, "ERP_SYNC_RETENTION_DAYS", 30, minimum=0),
         metrics_token=_secret(env, "ERP_SYNC_METRICS_TOKEN"),
         cron_secret_previous=_secret(env, "CRON_SECRET_PREVIOUS"),
+        cron_allowed_ips=_networks(env, "CRON_ALLOWED_IPS"),
         webhook_url=_secret(env, "ERP_SYNC_WEBHOOK_URL"), log_format=log_format)

@@ -17,6 +17,7 @@ from flask import current_app, request
 
 from erp_sync.errors import ErpSyncError
 from erp_sync.web.console import session as console_session
+from erp_sync.web.cron_access import cron_secrets, require_allowed_address
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,8 +55,9 @@ def admin_required(view: F) -> F:
 def cron_required(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        _, cron_secret = _secrets()
-        if _same(request.headers.get("X-Cron-Secret"), cron_secret) or _same(_bearer(), cron_secret):
+        require_allowed_address()
+        given = (request.headers.get("X-Cron-Secret"), _bearer())
+        if any(_same(value, secret) for value in given for secret in cron_secrets()):
             return view(*args, **kwargs)
         raise ErpSyncError("send X-Cron-Secret: <CRON_SECRET> (or Authorization: Bearer <CRON_SECRET>)",
                            code="UNAUTHORIZED")

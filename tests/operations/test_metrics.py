@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from app_fixtures import CRON_SECRET, admin, customer_integration, make_settings
-from conftest import NOW, History
 from flask.testing import FlaskClient
+from operations_support import NOW, History
 from prometheus_client.parser import text_string_to_metric_families
 
 from erp_sync.bootstrap import ErpSync, build
@@ -105,7 +105,7 @@ def test_two_processes_on_one_database_give_the_same_metrics(
 
 def test_metrics_take_the_metrics_token_or_the_admin_token(database_url: str, tmp_path: Path,
                                                           clock: FrozenClock) -> None:
-    from conftest import build_frozen
+    from operations_support import build_frozen
 
     erp = build_frozen(database_url, tmp_path / "instance", clock, ERP_SYNC_METRICS_TOKEN="scrape-me-please-0123")
     try:

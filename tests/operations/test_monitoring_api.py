@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from app_fixtures import CRON_SECRET, admin, customer_integration
-from conftest import NOW, History
 from flask.testing import FlaskClient
+from operations_support import NOW, History
 
 from erp_sync.bootstrap import ErpSync
 from erp_sync.sandbox import RunningSandbox

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from app_fixtures import CRON_SECRET, admin
-from conftest import History, build_frozen
 from flask.testing import FlaskClient
+from operations_support import History, build_frozen
 from sqlalchemy import func, insert, select
 
 from erp_sync.bootstrap import ErpSync
