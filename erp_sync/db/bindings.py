@@ -5,6 +5,10 @@ the changed rows' bindings with one bulk upsert (which clears any push state: th
 the keys for deletion scans. Each binding keeps two hashes: `row_hash` of the mapped values (what two-way sync
 compares local rows with) and `source_hash` of the ERP's own text under the mapping that read it (so an unchanged
 ERP row is recognised before it is mapped); a push, which changes the ERP row, forgets the source hash.
+A binding whose ERP record a complete scan no longer found is kept as a *tombstone* (`erp_deleted_at` set, source
+hash forgotten): it is what stops a deleted record's local row from being pushed back as a new record. Lookups
+report its row hash as TOMBSTONED, so a record that comes back is imported again, and the import's upsert clears
+the tombstone.
 Two-way sync uses the small operations at the end: pending pushes, their outcome, and
 the reference that makes a retried insert findable. Every function runs inside the caller's transaction; the bulk
 ones follow the same speed rules as the target upsert (DBAPI writes: multi-row VALUES on SQLite, executemany on
@@ -37,6 +41,10 @@ from erp_sync.db.bulk import (
 from erp_sync.db.models import BINDINGS
 
 PENDING = "pending"
+# The row hash that lookups report for a tombstoned binding (the CASE in _LIVE_ROW_HASH and _STALE_*): it matches no
+# row, and it is not None.
+TOMBSTONED = ""
+_LIVE_ROW_HASH = "CASE WHEN erp_deleted_at IS NULL THEN row_hash ELSE '' END"
 MERGE_THRESHOLD = 200
 _COLUMNS = "(integration_id, erp_key, local_key, row_hash, source_hash, synced_at)"
 _INSERT = (
@@ -45,7 +53,7 @@ _INSERT = (
 )
 _UPSERT = _INSERT + (
     "DO UPDATE SET local_key = excluded.local_key, row_hash = excluded.row_hash, source_hash = excluded.source_hash, "
-    "synced_at = excluded.synced_at, push_state = NULL, push_error = NULL"
+    "synced_at = excluded.synced_at, push_state = NULL, push_error = NULL, erp_deleted_at = NULL"
 )
 _UPSERT_SQLITE = _UPSERT.format(marks="?, ?, ?, ?, ?, ?")
 _UPSERT_POSTGRES = _UPSERT.format(marks="%s, %s, %s, %s, %s, %s")
@@ -71,6 +79,7 @@ class BindingRow(NamedTuple):
     push_state: str | None
     push_error: str | None
     reference: str | None
+    erp_deleted_at: datetime | None
 
 
 def _postgres(conn: Connection) -> bool:
@@ -93,18 +102,21 @@ def _chunks(conn: Connection, items: Sequence[Any], fixed: int) -> Iterator[Sequ
 # tables, is planned as a seq scan comparing every key on small ones.) Figures:
 # docs/performance.md#bindings-on-postgresql.
 _LOOKUP_POSTGRES = (
-    "SELECT b.erp_key, b.{column} FROM jsonb_array_elements_text(%s::jsonb) AS k(erp_key) CROSS JOIN LATERAL "
-    "(SELECT erp_key, {column} FROM erp_sync_bindings WHERE integration_id = %s AND erp_key = k.erp_key OFFSET 0) b"
+    "SELECT b.erp_key, b.found FROM jsonb_array_elements_text(%s::jsonb) AS k(erp_key) CROSS JOIN LATERAL "
+    "(SELECT erp_key, {column} AS found FROM erp_sync_bindings WHERE integration_id = %s AND erp_key = k.erp_key "
+    "OFFSET 0) b"
 )
 _LOOKUP_SQLITE = "SELECT erp_key, {column} FROM erp_sync_bindings WHERE integration_id = ? AND erp_key IN ({marks})"
 _STALE_POSTGRES = (
     "SELECT k.erp_key, b.row_hash FROM ROWS FROM (jsonb_array_elements_text(%s::jsonb), "
-    "jsonb_array_elements_text(%s::jsonb)) AS k(erp_key, source_hash) LEFT JOIN LATERAL (SELECT row_hash, source_hash "
+    "jsonb_array_elements_text(%s::jsonb)) AS k(erp_key, source_hash) LEFT JOIN LATERAL (SELECT CASE WHEN "
+    "erp_deleted_at IS NULL THEN row_hash ELSE '' END AS row_hash, source_hash "
     "FROM erp_sync_bindings WHERE integration_id = %s AND erp_key = k.erp_key OFFSET 0) b ON TRUE "
     "WHERE b.source_hash IS DISTINCT FROM k.source_hash"
 )
 _STALE_SQLITE = (
-    "SELECT json_extract(k.value, '$[0]'), b.row_hash FROM json_each(?) AS k LEFT JOIN erp_sync_bindings AS b "
+    "SELECT json_extract(k.value, '$[0]'), CASE WHEN b.erp_deleted_at IS NULL THEN b.row_hash ELSE '' END "
+    "FROM json_each(?) AS k LEFT JOIN erp_sync_bindings AS b "
     "ON b.integration_id = ? AND b.erp_key = json_extract(k.value, '$[0]') "
     "WHERE b.source_hash IS NOT json_extract(k.value, '$[1]')"
 )
@@ -129,15 +141,16 @@ def _by_erp_key(conn: Connection, column: str, integration_id: int, erp_keys: Se
 
 
 def hashes_for(conn: Connection, integration_id: int, erp_keys: Sequence[str]) -> dict[str, str]:
-    """The stored row hash per ERP key, for the keys that have a binding (one query per page)."""
-    return _by_erp_key(conn, "row_hash", integration_id, erp_keys)
+    """The stored row hash per ERP key, for the keys that have a binding (TOMBSTONED for a tombstone; one query
+    per page)."""
+    return _by_erp_key(conn, _LIVE_ROW_HASH, integration_id, erp_keys)
 
 
 def stale_sources(conn: Connection, integration_id: int, erp_keys: Sequence[str],
                   source_hashes: Sequence[str]) -> dict[str, str | None]:
     """Of a page's (ERP key, source hash) pairs, those whose binding is missing or holds another source hash,
-    with the binding's row hash (None: no binding). The comparison runs in the database, one query per page, so
-    the rows of an unchanged page never come back to Python."""
+    with the binding's row hash (None: no binding, TOMBSTONED: a tombstone). The comparison runs in the database,
+    one query per page, so the rows of an unchanged page never come back to Python."""
     if not erp_keys:
         return {}
     if _postgres(conn):
@@ -215,7 +228,8 @@ _INSERT_ABSENT_POSTGRES = _INSERT_ABSENT.format(marks="%s, %s, %s, %s, %s, %s")
 
 
 def any_bound(conn: Connection, integration_id: int) -> bool:
-    """Whether the integration has any binding at all (none: its next run is a first load)."""
+    """Whether the integration has any binding at all, tombstones included (none: its next run is a first load;
+    a tombstone would make a first load's all-new page roll back and be redone)."""
     statement = sa.select(BINDINGS.c.erp_key).where(BINDINGS.c.integration_id == integration_id).limit(1)
     return conn.execute(statement).first() is not None
 
@@ -270,15 +284,35 @@ def delete(conn: Connection, integration_id: int, erp_keys: Sequence[str]) -> in
                for chunk in _chunks(conn, erp_keys, 1))
 
 
-def iter_erp_keys(conn: Connection, integration_id: int, batch_size: int = 5000) -> Iterator[str]:
-    """Every bound ERP key of an integration in key order, streamed; do not change bindings while iterating."""
-    statement = (sa.select(BINDINGS.c.erp_key).where(BINDINGS.c.integration_id == integration_id)
+def tombstone(conn: Connection, integration_id: int, erp_keys: Sequence[str], when: datetime) -> int:
+    """Mark these bindings' ERP records as deleted at `when` (their local rows are then never pushed as new ones)
+    and forget their source hashes, so that a record coming back is mapped again; returns how many were found."""
+    marked = 0
+    for chunk in _chunks(conn, list(erp_keys), 1):
+        statement = (sa.update(BINDINGS).where(BINDINGS.c.integration_id == integration_id,
+                                               BINDINGS.c.erp_key.in_(chunk))
+                     .values(erp_deleted_at=when, source_hash=None, push_state=None, push_error=None))
+        marked += conn.execute(statement).rowcount
+    return marked
+
+
+def _of(integration_id: int, live_only: bool) -> Any:
+    where = BINDINGS.c.integration_id == integration_id
+    return sa.and_(where, BINDINGS.c.erp_deleted_at.is_(None)) if live_only else where
+
+
+def iter_erp_keys(conn: Connection, integration_id: int, batch_size: int = 5000, *,
+                  live_only: bool = False) -> Iterator[str]:
+    """Every bound ERP key of an integration (`live_only`: but the tombstones) in key order, streamed; do not
+    change bindings while iterating."""
+    statement = (sa.select(BINDINGS.c.erp_key).where(_of(integration_id, live_only))
                  .order_by(BINDINGS.c.erp_key).execution_options(yield_per=batch_size))
     yield from conn.execute(statement).scalars()
 
 
-def count(conn: Connection, integration_id: int) -> int:
-    statement = sa.select(sa.func.count()).select_from(BINDINGS).where(BINDINGS.c.integration_id == integration_id)
+def count(conn: Connection, integration_id: int, *, live_only: bool = False) -> int:
+    """How many bindings the integration has (`live_only`: not counting tombstones)."""
+    statement = sa.select(sa.func.count()).select_from(BINDINGS).where(_of(integration_id, live_only))
     return conn.execute(statement).scalar_one()
 
 
@@ -328,11 +362,13 @@ def pending(conn: Connection, integration_id: int) -> list[BindingRow]:
 
 
 def find_by_local_key(conn: Connection, integration_id: int, local_keys: Sequence[str]) -> dict[str, BindingRow]:
-    """The binding per local key, for the local keys that have one."""
+    """The binding per local key, for the local keys that have one; a live binding wins over a tombstone of the
+    same local key (the ERP deleted a record, then made another with the same key)."""
     found: dict[str, BindingRow] = {}
     for chunk in _chunks(conn, list(local_keys), 1):
         where = sa.and_(BINDINGS.c.integration_id == integration_id, BINDINGS.c.local_key.in_(chunk))
-        found.update((row.local_key, row) for row in _rows(conn, where))
+        rows = sorted(_rows(conn, where), key=lambda row: row.erp_deleted_at is None)  # tombstones first
+        found.update((row.local_key, row) for row in rows)
     return found
 
 

@@ -27,6 +27,7 @@ class Lease:
     integration_id: int
     owner: str
     token: int
+    run_id: int | None = None
 
 
 class LeaseLostError(ErpSyncError):
@@ -75,7 +76,7 @@ def acquire_lease(engine: Engine, integration_id: int, owner: str, run_id: int, 
         token = conn.execute(select(integrations.c.lease_token).where(integrations.c.id == integration_id)).scalar_one()
         conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(
             status=RunStatus.RUNNING, lease_token=token, started_at=now, heartbeat_at=now))
-    return Lease(integration_id, owner, token)
+    return Lease(integration_id, owner, token, run_id)
 
 
 def active_run_id(engine: Engine, integration_id: int, now: datetime) -> int | None:
@@ -86,7 +87,8 @@ def active_run_id(engine: Engine, integration_id: int, now: datetime) -> int | N
 
 
 def renew_lease(conn: Connection, lease: Lease, now: datetime, ttl: timedelta) -> None:
-    """Extend the lease inside the caller's transaction; raises LeaseLostError if another run took it over."""
+    """Extend the lease inside the caller's transaction; raises LeaseLostError if another run took it over or the
+    integration was deleted meanwhile."""
     result = conn.execute(
         update(INTEGRATIONS)
         .where(INTEGRATIONS.c.id == lease.integration_id, INTEGRATIONS.c.lease_token == lease.token,
@@ -94,9 +96,19 @@ def renew_lease(conn: Connection, lease: Lease, now: datetime, ttl: timedelta) -
         .values(lease_expires_at=now + ttl)
     )
     if result.rowcount != 1:
-        raise LeaseLostError(
-            f"integration {lease.integration_id}: the run lost its lease (token {lease.token}); another run took "
-            "over after this one stopped heartbeating. This run's page was rolled back.")
+        raise _lease_lost(conn, lease)
+
+
+def _lease_lost(conn: Connection, lease: Lease) -> LeaseLostError:
+    """Why the lease could not be renewed: the integration is gone, or another run holds its lease."""
+    run = f"run {lease.run_id}" if lease.run_id is not None else "the run"
+    if conn.execute(select(INTEGRATIONS.c.id).where(INTEGRATIONS.c.id == lease.integration_id)).first() is None:
+        return LeaseLostError(
+            f"integration {lease.integration_id} was deleted while {run} was working, so the run stopped and its "
+            "last page was rolled back; nothing needs doing (the integration's runs and bindings went with it)")
+    return LeaseLostError(
+        f"integration {lease.integration_id}: the run lost its lease (token {lease.token}); another run took "
+        "over after this one stopped heartbeating. This run's page was rolled back.")
 
 
 def release_lease(conn: Connection, lease: Lease) -> None:

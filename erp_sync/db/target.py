@@ -256,16 +256,25 @@ class Upserter:
     def fetch_rows(self, conn: Connection, keys: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], RowMapping]:
         """The current rows for these key tuples, keyed by key tuple (CHAR padding removed)."""
         table, padded = self.target.table, self._padded_keys
-        key_columns = [table.columns[k] for k in self.keys]
-        match = key_columns[0] if len(key_columns) == 1 else sa.tuple_(*key_columns)
         found: dict[tuple[Any, ...], RowMapping] = {}
+        for match in self._key_matches(keys):
+            for row in conn.execute(sa.select(table).where(match)).mappings():
+                found[tuple(row[k].rstrip(" ") if k in padded else row[k] for k in self.keys)] = row
+        return found
+
+    def count_keys(self, conn: Connection, keys: Sequence[tuple[Any, ...]]) -> int:
+        """How many of these (distinct) key tuples have a row in the table."""
+        count = sa.select(sa.func.count()).select_from(self.target.table)
+        return sum(conn.execute(count.where(match)).scalar_one() for match in self._key_matches(keys))
+
+    def _key_matches(self, keys: Sequence[tuple[Any, ...]]) -> Iterator[Any]:
+        """WHERE clauses matching these key tuples, up to _IN_CHUNK keys each."""
+        key_columns = [self.target.table.columns[k] for k in self.keys]
+        match = key_columns[0] if len(key_columns) == 1 else sa.tuple_(*key_columns)
         keys = list(keys)
         for start in range(0, len(keys), _IN_CHUNK):
             chunk = keys[start:start + _IN_CHUNK]
-            params = [k[0] for k in chunk] if len(key_columns) == 1 else chunk
-            for row in conn.execute(sa.select(table).where(match.in_(params))).mappings():
-                found[tuple(row[k].rstrip(" ") if k in padded else row[k] for k in self.keys)] = row
-        return found
+            yield match.in_([k[0] for k in chunk] if len(key_columns) == 1 else chunk)
 
     def iter_rows(self, conn: Connection, batch_size: int = 1000, *,
                   unless_marked: str | None = None) -> Iterator[RowMapping]:

@@ -6,7 +6,6 @@ counters and the lease renewal (which is also the fencing check). If any of it f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
@@ -20,8 +19,9 @@ from erp_sync.db import bindings
 from erp_sync.db.models import CONFLICTS, ROW_ERRORS
 from erp_sync.db.runs import Lease, add_counts, renew_lease
 from erp_sync.db.target import Upserter
+from erp_sync.domain import run as rules
 from erp_sync.domain.integration import IntegrationSpec
-from erp_sync.domain.mapping import MappingPlan
+from erp_sync.domain.mapping import BoundMapping, MappedRows, MappingPlan, RowProblem
 from erp_sync.domain.run import RunStats
 from erp_sync.services.record_versions import store_page_versions
 from erp_sync.services.seen_keys import SeenKeys
@@ -43,8 +43,9 @@ class PageContext:
     track_seen: bool
     assume_new: bool = False  # no bindings when the run began (a first load), until a page proves otherwise
     target_empty: bool = False  # nor target rows
+    adopting: bool = False  # a first load into a target that had rows: its rows may be there already
     seen: SeenKeys = field(default_factory=SeenKeys)  # ERP keys read, while track_seen
-    max_cursor: str | None = None
+    max_cursor: datetime | None = None
 
 
 class _AlreadyBound(Exception):
@@ -62,17 +63,25 @@ def _cursor_index(fields: tuple[str, ...], cursor_field: str | None) -> int | No
     return None
 
 
-def _page_max_cursor(page: Page, index: int | None) -> str | None:
+def _page_cursor(page: Page, index: int | None) -> tuple[datetime | None, list[int]]:
+    """The page's latest cursor value (`domain.run.page_cursor`'s rule) and the positions of the rows whose
+    cursor value is no time. Short rows have no cursor value."""
     if index is None or not page.rows:
-        return None
+        return None, []
     try:
-        top = max(map(itemgetter(index), page.rows))
-    except IndexError:  # a short row: it has no cursor value
-        top = None
-    if top is not None and top[:4] not in ("", "1899"):
-        return top  # the largest of all is not an empty value, so it is the largest non-empty one too
-    values = [row[index] for row in page.rows if len(row) > index and row[index][:4] not in ("", "1899")]
-    return max(values) if values else None
+        column = list(map(itemgetter(index), page.rows))
+    except IndexError:  # a short row
+        column = [row[index] if len(row) > index else "" for row in page.rows]
+    latest, unreadable = rules.page_cursor(column)
+    return latest, ([i for i, text in enumerate(column) if text in unreadable] if unreadable else [])
+
+
+def _note_cursor(ctx: PageContext, page: Page) -> list[int]:
+    """Move the run's latest cursor value on; returns the positions of rows whose cursor value is no time."""
+    latest, unreadable = _page_cursor(page, _cursor_index(page.fields, ctx.spec.source.cursor_field))
+    if latest is not None and (ctx.max_cursor is None or latest > ctx.max_cursor):
+        ctx.max_cursor = latest
+    return unreadable
 
 
 def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
@@ -92,154 +101,236 @@ def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
     return _load_page(ctx, page, now, assume_new=False)
 
 
+@dataclass
+class _LookedUp:
+    """A page's rows to compare: mapped, with their page positions (None: all the page's rows, in order), source
+    hashes by ERP key (None: the page has no record ids), the bindings' row hashes by ERP key (None: no binding,
+    TOMBSTONED: a tombstone), and how many rows were unchanged at the source."""
+
+    mapped: MappedRows
+    positions: list[int] | None
+    sources: dict[str, str] | None
+    known: dict[str, str | None]
+    unchanged: int = 0
+
+    def position(self, index: int) -> int:
+        return index if self.positions is None else self.positions[index]
+
+
+@dataclass
+class _Changes:
+    """What a page writes: changed rows (values, bindings, keys) and bindings whose source hash alone changed."""
+
+    values: list[tuple[Any, ...]] = field(default_factory=list)
+    bindings: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+    keys: list[tuple[Any, ...]] = field(default_factory=list)
+    refreshed: list[tuple[str, str]] = field(default_factory=list)
+
+
 def _load_page(ctx: PageContext, page: Page, now: datetime, *, assume_new: bool) -> RunStats:
-    bound = ctx.plan.bind(page.fields)
     stats = RunStats(pages=1, fetched=len(page.rows))
-    cursor = _page_max_cursor(page, _cursor_index(page.fields, ctx.spec.source.cursor_field))
-    if cursor and (ctx.max_cursor is None or cursor > ctx.max_cursor):
-        ctx.max_cursor = cursor
+    bad_cursors = _note_cursor(ctx, page)
+    bound = ctx.plan.bind(page.fields)
     record_ids = page.record_ids
     skippable = bool(record_ids) and len(record_ids) == len(page.rows) and all(record_ids)
     if ctx.track_seen and skippable:
         ctx.seen.update(record_ids)  # type: ignore[arg-type]
-
     # Hashing and mapping need no database, so they happen before the page's transaction: on SQLite that
     # transaction holds the database's one write lock (BEGIN IMMEDIATE), which other runs and the API wait for.
     # Only rows whose source hash the bindings do not know yet are mapped, so that case maps inside.
     source_hashes = bound.source_hashes(page.rows) if skippable else None
     mapped = bound.map_rows(page.rows, record_ids) if assume_new or not skippable else None
     with ctx.engine.begin() as conn:
-        sources: dict[str, str] | None = None
-        known: dict[str, str | None] = {}
-        if skippable and assume_new:
-            sources = dict(zip(record_ids, source_hashes, strict=True))  # type: ignore[arg-type]
-        elif skippable:
-            rows, ids, sources, known = _changed_at_source(
-                ctx, conn, page.rows, record_ids, source_hashes)  # type: ignore[arg-type]
-            stats.unchanged = len(page.rows) - len(rows)
-            mapped = bound.map_rows(rows, ids)
-        assert mapped is not None
-        stats.errors = len(mapped.errors)
-        if not skippable:
-            if not assume_new:
-                known = bindings.hashes_for(conn, ctx.integration_id, mapped.erp_keys)  # type: ignore[assignment]
-            if ctx.track_seen:
-                ctx.seen.update(mapped.erp_keys)
-                ctx.seen.update(problem.erp_key for problem in mapped.errors if problem.erp_key)
-        changed_values: list[tuple[Any, ...]] = []
-        changed_bindings: list[tuple[str, str, str, str | None]] = []
-        changed_keys: list[tuple[Any, ...]] = []
-        refreshed: list[tuple[str, str]] = []
-        for values, key, key_text, row_hash, erp_key in zip(
-            mapped.values, mapped.keys, mapped.key_texts, mapped.hashes, mapped.erp_keys, strict=True
-        ):
-            previous = known.get(erp_key)
-            source = sources[erp_key] if sources is not None else None
-            if previous == row_hash:
-                stats.unchanged += 1
-                if source is not None:
-                    refreshed.append((erp_key, source))
-                continue
-            if previous is None:
-                stats.inserted += 1
-            else:
-                stats.updated += 1
-            changed_values.append(values)
-            changed_bindings.append((erp_key, key_text, row_hash, source))
-            changed_keys.append(key)
-
-        if ctx.spec.direction == "two_way" and changed_keys and known:
-            changed_values, changed_bindings, conflicts = _resolve_conflicts(
-                ctx, conn, changed_values, changed_bindings, changed_keys, known, now)
-            stats.conflicts += conflicts
-
+        looked = _look_up(ctx, conn, bound, page, mapped, source_hashes, assume_new=assume_new)
+        stats.unchanged = looked.unchanged
+        problems = [*looked.mapped.errors, *_cursor_problems(ctx, page, looked, bad_cursors)]
+        stats.errors = len(problems)
+        changes = _compare(looked, stats)
+        if ctx.spec.direction == "two_way" and changes.keys and looked.known:
+            changes, stats.conflicts = _resolve_conflicts(ctx, conn, changes, looked.known, now)
         if not ctx.dry_run:
-            if changed_values:
-                _write_changed(ctx, conn, changed_values, changed_bindings, known, now, assume_new=assume_new)
-            if refreshed:
-                bindings.set_source_hashes(conn, ctx.integration_id, refreshed)
-            if mapped.errors:
-                conn.execute(insert(ROW_ERRORS), [
-                    {"integration_id": ctx.integration_id, "run_id": ctx.run_id, "page": page.number,
-                     "erp_key": problem.erp_key, "field": problem.field, "code": "ROW_MAPPING_FAILED",
-                     "reason": problem.reason, "created_at": now}
-                    for problem in mapped.errors
-                ])
+            _write_page(ctx, conn, changes, looked.known, stats, now, assume_new=assume_new)
+            _record_problems(ctx, conn, problems, page.number, now)
         store_page_versions(ctx, conn, page)
         add_counts(conn, ctx.run_id, now, stats.as_dict())
         renew_lease(conn, ctx.lease, now, ctx.lease_ttl)
     return stats
 
 
-def _write_changed(ctx: PageContext, conn: Any, values: list[tuple[Any, ...]],
-                   binding_rows: list[tuple[str, str, str, str | None]], known: dict[str, str | None],
-                   now: datetime, *, assume_new: bool) -> None:
-    """The changed rows into the target and their bindings. Rows assumed new are inserted without lookups, the
-    bindings first (a key bound after all costs least there); `_AlreadyBound` when they were not all new."""
+def _look_up(ctx: PageContext, conn: Any, bound: BoundMapping, page: Page, mapped: MappedRows | None,
+             source_hashes: list[str] | None, *, assume_new: bool) -> _LookedUp:
+    """The page's rows that need comparing, mapped, with what the bindings know of them (nothing, while
+    `assume_new`)."""
+    record_ids: list[str] = page.record_ids  # type: ignore[assignment]  # all set where source_hashes is
+    if source_hashes is not None and assume_new:
+        assert mapped is not None
+        return _LookedUp(mapped, None, dict(zip(record_ids, source_hashes, strict=True)), {})
+    if source_hashes is not None:
+        positions, known = _changed_at_source(ctx, conn, record_ids, source_hashes)
+        if positions is None:
+            rows, ids, hashes = page.rows, record_ids, source_hashes
+        else:
+            rows, ids = [page.rows[i] for i in positions], [record_ids[i] for i in positions]
+            hashes = [source_hashes[i] for i in positions]
+        sources = dict(zip(ids, hashes, strict=True))
+        return _LookedUp(bound.map_rows(rows, ids), positions, sources, known, len(page.rows) - len(rows))
+    assert mapped is not None
+    found: dict[str, str | None] = {}
     if not assume_new:
-        ctx.upserter.upsert(conn, values)
-        bindings.insert_new(conn, ctx.integration_id, [b for b in binding_rows if known.get(b[0]) is None], now)
-        bindings.upsert(conn, ctx.integration_id, [b for b in binding_rows if known.get(b[0]) is not None], now)
-        return
-    if not bindings.insert_absent(conn, ctx.integration_id, binding_rows, now):
-        raise _AlreadyBound
-    if not ctx.target_empty:
-        ctx.upserter.upsert(conn, values)
-    elif not ctx.upserter.insert_absent(conn, values):
-        raise _AlreadyBound
+        found.update(bindings.hashes_for(conn, ctx.integration_id, mapped.erp_keys))
+    if ctx.track_seen:
+        ctx.seen.update(mapped.erp_keys)
+        ctx.seen.update(problem.erp_key for problem in mapped.errors if problem.erp_key)
+    return _LookedUp(mapped, None, None, found)
 
 
-_AtSource = tuple[list[Sequence[str]], list[str], dict[str, str], dict[str, str | None]]
-
-
-def _changed_at_source(ctx: PageContext, conn: Any, rows: list[Sequence[str]], record_ids: list[str],
-                       source_hashes: list[str]) -> _AtSource:
-    """The rows whose ERP text changed since their last import (or that have no binding yet), their record ids,
-    their source hashes by record id, and the stored row hash of each (None: no binding)."""
+def _changed_at_source(ctx: PageContext, conn: Any, record_ids: list[str],
+                       source_hashes: list[str]) -> tuple[list[int] | None, dict[str, str | None]]:
+    """The positions of the rows whose ERP text changed since their last import or that have no live binding
+    (None: all of them), and the stored row hash of each (None: no binding, TOMBSTONED: a tombstone)."""
     known = bindings.stale_sources(conn, ctx.integration_id, record_ids, source_hashes)
-    if len(known) < len(rows):
-        todo = [i for i, erp_key in enumerate(record_ids) if erp_key in known]
-        rows = [rows[i] for i in todo]
-        record_ids = [record_ids[i] for i in todo]
-        source_hashes = [source_hashes[i] for i in todo]
-    return rows, record_ids, dict(zip(record_ids, source_hashes, strict=True)), known
+    if len(known) == len(record_ids):
+        return None, known
+    return [i for i, erp_key in enumerate(record_ids) if erp_key in known], known
 
 
-def _resolve_conflicts(ctx: PageContext, conn: Any, values: list[tuple[Any, ...]],
-                       binding_rows: list[tuple[str, str, str, str | None]], keys: list[tuple[Any, ...]],
-                       known: dict[str, str | None], now: datetime) -> tuple[list[Any], list[Any], int]:
-    """Two-way: an ERP change to a row that was also edited locally is a conflict, settled by the policy."""
-    local_rows = ctx.upserter.fetch_rows(conn, keys)
-    kept_values: list[tuple[Any, ...]] = []
-    kept_bindings: list[tuple[str, str, str, str | None]] = []
+def _cursor_problems(ctx: PageContext, page: Page, looked: _LookedUp, positions: list[int]) -> list[RowProblem]:
+    """One row error per row whose cursor value is no time, unless its mapping failed already; the row itself
+    is loaded (where its mapping allows)."""
+    if not positions:
+        return []
+    mapped = looked.mapped
+    failed = {looked.position(problem.index) for problem in mapped.errors}
+    erp_keys = dict(zip(map(looked.position, mapped.indexes), mapped.erp_keys, strict=True))
+    cursor = ctx.spec.source.cursor_field or ""
+    index = _cursor_index(page.fields, cursor)
+    assert index is not None
+    record_ids = page.record_ids if len(page.record_ids) == len(page.rows) else [None] * len(page.rows)
+    return [RowProblem(i, record_ids[i] or erp_keys.get(i), cursor,
+                       f"the cursor value {page.rows[i][index]!r} is not a time (YYYY-MM-DD HH:MM:SS); the row "
+                       "was loaded, but its value does not move the watermark")
+            for i in positions if i not in failed]
+
+
+def _compare(looked: _LookedUp, stats: RunStats) -> _Changes:
+    """Classify the mapped rows against their bindings (counted into `stats`): unchanged, inserted or updated."""
+    changes = _Changes()
+    add_values, add_binding, add_key = changes.values.append, changes.bindings.append, changes.keys.append
+    known, sources, mapped = looked.known, looked.sources, looked.mapped
+    for values, key, key_text, row_hash, erp_key in zip(
+        mapped.values, mapped.keys, mapped.key_texts, mapped.hashes, mapped.erp_keys, strict=True
+    ):
+        previous = known.get(erp_key)
+        source = sources[erp_key] if sources is not None else None
+        if previous == row_hash:
+            stats.unchanged += 1
+            if source is not None:
+                changes.refreshed.append((erp_key, source))
+            continue
+        if not previous:  # no binding, or a tombstone: the ERP record is new again
+            stats.inserted += 1
+        else:
+            stats.updated += 1
+        add_values(values)
+        add_binding((erp_key, key_text, row_hash, source))
+        add_key(key)
+    return changes
+
+
+def _write_page(ctx: PageContext, conn: Any, changes: _Changes, known: dict[str, str | None], stats: RunStats,
+                now: datetime, *, assume_new: bool) -> None:
+    if changes.values:
+        if assume_new:
+            _write_assumed_new(ctx, conn, changes, stats, now)
+        else:
+            _write_changed(ctx, conn, changes, known, stats, now)
+    if changes.refreshed:
+        bindings.set_source_hashes(conn, ctx.integration_id, changes.refreshed)
+
+
+def _record_problems(ctx: PageContext, conn: Any, problems: list[RowProblem], page_number: int,
+                     now: datetime) -> None:
+    if problems:
+        conn.execute(insert(ROW_ERRORS), [
+            {"integration_id": ctx.integration_id, "run_id": ctx.run_id, "page": page_number,
+             "erp_key": problem.erp_key, "field": problem.field, "code": "ROW_MAPPING_FAILED",
+             "reason": problem.reason, "created_at": now}
+            for problem in problems
+        ])
+
+
+def _write_changed(ctx: PageContext, conn: Any, changes: _Changes, known: dict[str, str | None],
+                   stats: RunStats, now: datetime) -> None:
+    """The changed rows into the target and their bindings (a tombstone's binding is updated, and so cleared).
+    During a first load into a table that had rows, a page none of whose changed rows is bound is counted
+    against the target, as `_write_assumed_new` does."""
+    new = [b for b in changes.bindings if known.get(b[0]) is None]
+    adopting = ctx.adopting and len(new) == len(changes.bindings)
+    present = ctx.upserter.count_keys(conn, changes.keys) if adopting else 0
+    written = ctx.upserter.upsert(conn, changes.values)
+    if adopting:
+        _count_adopted(stats, len(changes.values), present, written)
+    bindings.insert_new(conn, ctx.integration_id, new, now)
+    bindings.upsert(conn, ctx.integration_id, [b for b in changes.bindings if known.get(b[0]) is not None], now)
+
+
+def _write_assumed_new(ctx: PageContext, conn: Any, changes: _Changes, stats: RunStats, now: datetime) -> None:
+    """Rows assumed new, inserted without lookups, the bindings first (a key bound after all costs least there);
+    `_AlreadyBound` when they were not all new. Into a table that had rows when the first load began, the rows
+    already there are counted (one query) and upserted: equal ones are unchanged, others updated."""
+    if not bindings.insert_absent(conn, ctx.integration_id, changes.bindings, now):
+        raise _AlreadyBound
+    if ctx.target_empty:
+        if not ctx.upserter.insert_absent(conn, changes.values):
+            raise _AlreadyBound
+        return
+    present = ctx.upserter.count_keys(conn, changes.keys)
+    _count_adopted(stats, len(changes.values), present, ctx.upserter.upsert(conn, changes.values))
+
+
+def _count_adopted(stats: RunStats, rows: int, present: int, written: int) -> None:
+    """Of `rows` counted as inserted (distinct keys), `present` were in the target already: the upsert rewrote
+    `written` rows, the new ones and those that differed (updated); the rest were equal (unchanged)."""
+    updated = written - (rows - present)
+    stats.inserted -= present
+    stats.updated += updated
+    stats.unchanged += present - updated
+
+
+def _resolve_conflicts(ctx: PageContext, conn: Any, changes: _Changes, known: dict[str, str | None],
+                       now: datetime) -> tuple[_Changes, int]:
+    """Two-way: an ERP change to a row that was also edited locally is a conflict, settled by the policy. Returns
+    the changes to write and the number of conflicts."""
+    local_rows = ctx.upserter.fetch_rows(conn, changes.keys)
+    kept = _Changes(refreshed=changes.refreshed)
     conflicts = 0
     policy = ctx.spec.conflict_policy
-    columns = ctx.plan.columns
-    for row_values, binding, key in zip(values, binding_rows, keys, strict=True):
-        erp_key = binding[0]
+    for row_values, binding, key in zip(changes.values, changes.bindings, changes.keys, strict=True):
         local = local_rows.get(key)
-        previous = known.get(erp_key)
-        if local is None or previous is None:
-            kept_values.append(row_values)
-            kept_bindings.append(binding)
-            continue
-        local_hash = ctx.plan.hash_values(ctx.plan.local_values_from_row(local))
-        if local_hash == previous:
-            kept_values.append(row_values)
-            kept_bindings.append(binding)
-            continue
-        conflicts += 1
-        erp_wins = policy == "erp_wins" or (policy == "newest_wins" and _erp_is_newer(ctx, local, row_values))
+        previous = known.get(binding[0])
+        edited = bool(local is not None and previous
+                      and ctx.plan.hash_values(ctx.plan.local_values_from_row(local)) != previous)
+        erp_wins = not edited or policy == "erp_wins" or (
+            policy == "newest_wins" and _erp_is_newer(ctx, local, row_values))
         if erp_wins:
-            kept_values.append(row_values)
-            kept_bindings.append(binding)
-        if not ctx.dry_run:
-            conn.execute(insert(CONFLICTS).values(
-                integration_id=ctx.integration_id, run_id=ctx.run_id, erp_key=erp_key, local_key=binding[1],
-                policy=policy, resolution="erp_won" if erp_wins else "local_won",
-                local_values={c: _jsonable(local.get(c)) for c in columns},
-                erp_values={c: _jsonable(v) for c, v in zip(columns, row_values, strict=True)}, created_at=now))
-    return kept_values, kept_bindings, conflicts
+            kept.values.append(row_values)
+            kept.bindings.append(binding)
+            kept.keys.append(key)
+        if edited:
+            conflicts += 1
+            if not ctx.dry_run:
+                _record_conflict(ctx, conn, binding, local, row_values, erp_wins, now)
+    return kept, conflicts
+
+
+def _record_conflict(ctx: PageContext, conn: Any, binding: tuple[str, str, str, str | None], local: Any,
+                     row_values: tuple[Any, ...], erp_wins: bool, now: datetime) -> None:
+    columns = ctx.plan.columns
+    conn.execute(insert(CONFLICTS).values(
+        integration_id=ctx.integration_id, run_id=ctx.run_id, erp_key=binding[0], local_key=binding[1],
+        policy=ctx.spec.conflict_policy, resolution="erp_won" if erp_wins else "local_won",
+        local_values={c: _jsonable(local.get(c)) for c in columns},
+        erp_values={c: _jsonable(v) for c, v in zip(columns, row_values, strict=True)}, created_at=now))
 
 
 def _erp_is_newer(ctx: PageContext, local: Any, row_values: tuple[Any, ...]) -> bool:

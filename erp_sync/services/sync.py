@@ -20,7 +20,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import DBAPIError
 
 from erp_sync.clock import Clock
-from erp_sync.connectors.base import ErpConnector, Query, Window, redact
+from erp_sync.connectors.base import ErpConnector, Page, Query, Window, redact
 from erp_sync.db import bindings, runs
 from erp_sync.db.models import INTEGRATIONS
 from erp_sync.db.repository import IntegrationRecord, IntegrationRepository
@@ -33,7 +33,7 @@ from erp_sync.domain.soap import filter_pairs
 from erp_sync.errors import ErpSyncError
 from erp_sync.services.deletes import reconcile_deletes
 from erp_sync.services.page_loader import PageContext, load_page
-from erp_sync.services.pushback import push_local_changes
+from erp_sync.services.pushback import PushReport, push_local_changes
 from erp_sync.services.read_ahead import read_ahead
 from erp_sync.services.record_versions import VersionedConnector
 
@@ -181,7 +181,7 @@ class SyncRunner:
             engine=self._engine, spec=spec, integration_id=prepared.record.id, run_id=prepared.run_id,
             lease=prepared.lease, lease_ttl=self._ttl, plan=plan, upserter=upserter, dry_run=prepared.dry_run,
             track_seen=complete_scan and spec.delete_policy != "ignore",
-            assume_new=assume_new, target_empty=target_empty)
+            assume_new=assume_new, target_empty=target_empty, adopting=assume_new and not target_empty)
         try:
             return self._read_and_finish(prepared, connector, ctx, window, stats, progress, context)
         finally:
@@ -192,19 +192,8 @@ class SyncRunner:
                          context: dict[str, Any]) -> RunOutcome:
         spec = prepared.record.spec
         for page in read_ahead(connector.pages(source_query(spec), window)):
-            if self._stop is not None and self._stop.is_set():
-                raise ErpSyncError("the process is shutting down; the run stopped after its last committed page "
-                                   "and the next run continues from the same watermark", code="SYNC_FAILED",
-                                   details={"page": page.number, "interrupted": True})
-            try:
-                page_stats = load_page(ctx, page, self._clock.now())
-            except DBAPIError as exc:
-                raise ErpSyncError(
-                    f"the database refused page {page.number} (rows {page.start + 1}-{page.start + len(page)}); "
-                    f"the page was rolled back: {str(exc.orig).splitlines()[0]}. The pages before it stay written "
-                    "and the next run reads from the same watermark: fix the cause (a constraint or column of the "
-                    "target table, or the database itself) and run again", code="DATABASE_ERROR",
-                    details={"page": page.number}) from exc
+            self._stop_if_asked(page.number)
+            page_stats = self._load(ctx, page)
             stats.add(page_stats)
             log.info("sync.page", extra={**context, "page": page.number, "rows": len(page),
                                           "fetched": stats.fetched, "inserted": page_stats.inserted,
@@ -216,22 +205,49 @@ class SyncRunner:
                     f"{stats.errors} of {stats.fetched} rows could not be mapped (limit "
                     f"{spec.options.max_error_share:.0%}); see the run's row errors, fix the mapping or the data",
                     code="TOO_MANY_ROW_ERRORS", details={"page": page.number})
+        details = self._after_pages(prepared, connector, ctx, stats)
+        status = RunStatus.SUCCEEDED_WITH_ERRORS if stats.errors else RunStatus.SUCCEEDED
+        watermark = None if prepared.dry_run else rules.advance_watermark(
+            prepared.record.watermark, ctx.max_cursor, self._server_local(prepared))
+        return self._finish(prepared, status, stats, None, None, watermark, details)
 
+    def _stop_if_asked(self, page_number: int) -> None:
+        if self._stop is not None and self._stop.is_set():
+            raise ErpSyncError("the process is shutting down; the run stopped after its last committed page "
+                               "and the next run continues from the same watermark", code="SYNC_FAILED",
+                               details={"page": page_number, "interrupted": True})
+
+    def _load(self, ctx: PageContext, page: Page) -> RunStats:
+        """Load one page in one transaction; a database error names the page and what to do."""
+        try:
+            return load_page(ctx, page, self._clock.now())
+        except DBAPIError as exc:
+            raise ErpSyncError(
+                f"the database refused page {page.number} (rows {page.start + 1}-{page.start + len(page)}); "
+                f"the page was rolled back: {str(exc.orig).splitlines()[0]}. The pages before it stay written "
+                "and the next run reads from the same watermark: fix the cause (a constraint or column of the "
+                "target table, or the database itself) and run again", code="DATABASE_ERROR",
+                details={"page": page.number}) from exc
+
+    def _after_pages(self, prepared: PreparedRun, connector: ErpConnector, ctx: PageContext,
+                     stats: RunStats) -> dict[str, Any]:
+        """Deletes and pushes, counted into `stats` as they happen (a failure midway keeps what was done); returns
+        the run's details."""
         details: dict[str, Any] = {}
         if ctx.track_seen:
-            stats.deleted = reconcile_deletes(ctx, self._clock.now())
-        if spec.direction == "two_way":
-            push = push_local_changes(ctx, VersionedConnector(ctx, connector), self._clock.now())
-            stats.pushed, stats.errors = push.pushed, stats.errors + push.failed
+            reconcile_deletes(ctx, self._clock.now(), stats)
+        if prepared.record.spec.direction == "two_way":
+            push, errors_before = PushReport(), stats.errors
+            try:
+                push_local_changes(ctx, VersionedConnector(ctx, connector), self._clock.now(), push)
+            finally:
+                stats.pushed, stats.errors = push.pushed, errors_before + push.failed
             details["push"] = push.as_dict()
         if prepared.dry_run:
             details["dryRun"] = {"wouldInsert": stats.inserted, "wouldUpdate": stats.updated,
                                  "wouldDelete": stats.deleted, "wouldPush": stats.pushed,
                                  "unchanged": stats.unchanged}
-        status = RunStatus.SUCCEEDED_WITH_ERRORS if stats.errors else RunStatus.SUCCEEDED
-        watermark = None if prepared.dry_run else rules.advance_watermark(
-            prepared.record.watermark, ctx.max_cursor, self._server_local(prepared))
-        return self._finish(prepared, status, stats, None, None, watermark, details)
+        return details
 
     def _first_load(self, integration_id: int, upserter: Upserter) -> tuple[bool, bool]:
         """(the integration has no bindings yet, and its target table is empty too)"""
@@ -288,9 +304,9 @@ class SyncRunner:
                     code: str | None, message: str | None, watermark: str | None,
                     details: dict[str, Any] | None = None, *, lease: runs.Lease | None = None,
                     integration_id: int | None = None, keep_watermark: str | None = None) -> None:
-        with self._engine.begin() as conn:
+        with self._engine.begin() as conn:  # the counts too: deletes and pushes come after the last page
             runs.update_run(conn, run_id, status=str(status), finished_at=now, error_code=code,
-                            error_message=message, details=details,
+                            error_message=message, details=details, **stats.as_dict(),
                             duration_ms=int((now - started_at).total_seconds() * 1000),
                             watermark_after=watermark or keep_watermark)
             if lease is not None and code != "LEASE_LOST":

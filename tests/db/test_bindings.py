@@ -210,3 +210,38 @@ def test_insert_absent_writes_new_keys_and_says_so_when_one_was_bound_after_all(
         assert bindings.count(conn, 1) == count and bindings.hashes_for(conn, 1, ["0"]) == {"0": "h0"}
         assert bindings.insert_absent(conn, 1, rows(count + 400)[count:], T0)  # other keys still go in
         assert bindings.count(conn, 1) == count + 400
+
+
+@pytest.mark.parametrize("count", [150, 1500])  # PostgreSQL: the re-import of 1000 keys takes the merge path
+def test_a_tombstone_is_reported_as_such_left_out_of_live_scans_and_cleared_by_the_next_import(
+        engine: Engine, count: int) -> None:
+    later = T0 + timedelta(hours=1)
+    with engine.begin() as conn:
+        bindings.upsert(conn, 1, rows(count), T0)
+        bindings.mark_failed(conn, 1, "3", "refused")
+        assert bindings.tombstone(conn, 1, [str(i) for i in range(1000)] + ["absent"], later) == min(count, 1000)
+    with engine.begin() as conn:
+        assert bindings.hashes_for(conn, 1, ["3", "absent"]) == {"3": bindings.TOMBSTONED}
+        stale = bindings.stale_sources(conn, 1, ["3", str(count - 1)], ["s3", f"s{count - 1}"])
+        last_tombstoned = {str(count - 1): bindings.TOMBSTONED} if count <= 1000 else {}  # else live, unchanged
+        assert stale == {"3": bindings.TOMBSTONED, **last_tombstoned}
+        assert bindings.count(conn, 1) == count and bindings.count(conn, 1, live_only=True) == max(count - 1000, 0)
+        assert list(bindings.iter_erp_keys(conn, 1, live_only=True)) == sorted(str(i) for i in range(1000, count))
+        (three,) = bindings.find_by_local_key(conn, 1, ["C00003"]).values()
+        assert (three.erp_deleted_at, three.push_state) == (later, None)
+        assert bindings.any_bound(conn, 1)
+    with engine.begin() as conn:
+        bindings.upsert(conn, 1, rows(min(count, 1000), "back"), later)
+    with engine.begin() as conn:
+        assert bindings.count(conn, 1, live_only=True) == count
+        assert bindings.hashes_for(conn, 1, ["3"]) == {"3": "back3"}
+
+
+def test_a_live_binding_wins_over_a_tombstone_of_the_same_local_key(engine: Engine) -> None:
+    with engine.begin() as conn:
+        bindings.upsert(conn, 1, [("9", "C1", "old", None), ("10", "C1", "new", None)], T0)
+        bindings.tombstone(conn, 1, ["9"], T0)
+        assert bindings.find_by_local_key(conn, 1, ["C1"])["C1"].erp_key == "10"
+        bindings.upsert(conn, 1, [("9", "C2", "old", None), ("10", "C2", "new", None)], T0)
+        bindings.tombstone(conn, 1, ["10"], T0)
+        assert bindings.find_by_local_key(conn, 1, ["C2"])["C2"].erp_key == "9"

@@ -45,6 +45,9 @@ def test_a_run_whose_integration_is_deleted_between_pages_fails_and_leaves_no_bi
 
     outcome = erp.runner.run(integration, "api", progress=delete_after_the_first_page)
     assert (outcome.status, outcome.error_code) == ("failed", "LEASE_LOST")
+    message = outcome.error_message or ""
+    assert f"integration {integration} was deleted while run {outcome.run_id} was working" in message
+    assert "another run" not in message
     assert _bound(erp, integration) == 0
 
 
@@ -70,7 +73,7 @@ def test_a_page_written_while_its_integration_is_deleted_rolls_back(erp: ErpSync
         with pytest.raises(ErpSyncError) as lost:
             runs.renew_lease(page, lease, NOW, timedelta(minutes=5))
         page.rollback()
-    assert lost.value.code == "LEASE_LOST"
+    assert lost.value.code == "LEASE_LOST" and "was deleted" in lost.value.message
     assert _bound(erp, integration) == 0
 
 

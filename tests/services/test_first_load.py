@@ -114,10 +114,30 @@ def test_a_first_load_into_a_table_that_already_holds_the_rows_upserts_them(
                          {"k": key})
     outcome = erp.runner.run(integration_id, "api")
     assert outcome.status == "succeeded", outcome.error_message
-    assert outcome.stats.inserted == len(remote)  # new to the integration: no binding before
+    assert (outcome.stats.inserted, outcome.stats.updated, outcome.stats.unchanged) == (len(remote) - 40, 40, 0)
     local = table_rows(erp)
     assert local.keys() == remote.keys()
     assert all(local[key]["code"] == row["CODE"] for key, row in remote.items())
+
+
+@pytest.mark.parametrize(("page_size", "shifted"), [(100, False), (240, False), (100, True), (240, True)])
+def test_a_first_load_counts_rows_the_table_already_held_as_unchanged_or_updated(
+        erp: ErpSync, big_sandbox: RunningSandbox, page_size: int, shifted: bool) -> None:
+    """Shifted: a row repeated across pages sends the second page (and the rest) the careful way."""
+    erp.runner.run(_integration(erp, big_sandbox, page_size), "api")  # another integration filled the table
+    keys = sorted(erp_rows(big_sandbox))
+    with erp.engine.begin() as conn:
+        conn.execute(text("DELETE FROM customers WHERE erp_id > :k"), {"k": keys[-30]})  # 29 rows gone
+        conn.execute(text("UPDATE customers SET city = 'Αλλού' WHERE erp_id <= :k"), {"k": keys[10]})  # 11 differ
+    adopting = erp.integrations.create(customer_integration(big_sandbox.url, name="adopting", source={
+        "object": "CUSTOMER", "cursorField": "CUSTOMER.UPDDATE", "pageSize": page_size})).id
+    shifting = _runner(erp, lambda spec: RowsShiftedConnector(erp.connectors(spec)))  # type: ignore[misc]
+    outcome = (shifting if shifted else erp.runner).run(adopting, "api")
+    assert outcome.status == "succeeded", outcome.error_message
+    assert (outcome.stats.inserted, outcome.stats.updated, outcome.stats.unchanged) == (29, 11, 460 + shifted)
+    assert run_row(erp, outcome.run_id)["unchanged"] == 460 + shifted
+    assert table_rows(erp).keys() == erp_rows(big_sandbox).keys()
+    assert len(_bindings(erp, adopting)) == 500
 
 
 def test_a_dry_run_first_load_writes_nothing(erp: ErpSync, sandbox: RunningSandbox, integration_id: int) -> None:
