@@ -209,3 +209,18 @@ def test_the_connection_test_lists_operations_and_the_records_fields_with_xsd_ty
     with pytest.raises(Exception) as caught:
         erp.discovery.test_connection({**body, "object": "Vendor"})
     assert getattr(caught.value, "code", None) == "UNKNOWN_OBJECT"
+
+
+def test_a_generic_profile_naming_navs_operations_itself_syncs_and_pushes_the_same(
+        erp: ErpSync, nav: RunningSoapSandbox, table: str) -> None:
+    generic = {"profile": "generic", "wsdlUrl": nav.page_url("Customer"), "username": "demo", "password": "demo",
+               "readOperation": "ReadMultiple", "filterParameter": "filter", "pageSizeParameter": "setSize",
+               "bookmarkParameter": "bookmarkKey", "keyElement": "No", "recordKeyElement": "Key",
+               "createOperation": "Create", "updateOperation": "Update"}
+    integration_id = erp.integrations.create(integration(nav, connection=generic)).id
+    run(erp, integration_id)
+    assert local_rows(erp) == erp_side(nav)
+    edit_local(erp, "C000002", name="Γενικό προφίλ Ο.Ε.")
+    assert run(erp, integration_id).stats.pushed == 1
+    assert nav.app.state.row("Customer", "C000002")["Name"] == "Γενικό προφίλ Ο.Ε."
+    assert [sorted(w["fields"]) for w in nav.app.state.write_log()] == [["Key", "Name"]]
