@@ -220,3 +220,27 @@ def test_wsse_credentials_never_reach_the_log_even_at_debug(caplog: pytest.LogCa
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "UsernameToken" in logged and "HTTP Post" in logged
     assert secret not in logged and "Password" in logged
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_tls_verify_refuses_a_self_signed_certificate_unless_switched_off() -> None:
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from erp_sync.sandbox.soap import create_app
+
+    server = make_server("127.0.0.1", 0, create_app(SoapSandboxConfig(customers=4)), threaded=True,
+                         ssl_context="adhoc")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_port}/WS/CRONUS/Page/Customer"
+    try:
+        strict = SoapConnector(SoapConfig(wsdl_url=url, username="demo", password="demo", max_retries=0))
+        with pytest.raises(ConnectorError) as caught:
+            strict.check()
+        lenient = SoapConnector(SoapConfig(wsdl_url=url, username="demo", password="demo", tls_verify=False))
+        rows = record_ids(read_all(lenient, Query(object="Customer", page_size=3)))
+    finally:
+        server.shutdown()
+    assert caught.value.code == "ERP_UNAVAILABLE" and "SSLError" in caught.value.message
+    assert rows == ["C000001", "C000002", "C000003", "C000004"]

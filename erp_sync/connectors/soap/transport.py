@@ -99,8 +99,20 @@ class HttpOnlyTransport(Transport):
         return bytes(super().load(url))
 
 
+class _Session(requests.Session):
+    """A requests session whose `verify = False` holds: requests otherwise lets REQUESTS_CA_BUNDLE or
+    CURL_CA_BUNDLE from the environment override it for every request (their value wins the merge)."""
+
+    def merge_environment_settings(self, url: str, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        settings = dict(super().merge_environment_settings(url, proxies, stream, verify, cert))
+        if self.verify is False:
+            settings["verify"] = False
+        return settings
+
+
 def _session(config: SoapConfig) -> requests.Session:
-    session = requests.Session()
+    session = _Session()
     session.verify = config.tls_verify
     session.headers["User-Agent"] = "erp-sync"
     if config.auth == "basic" and config.username:
