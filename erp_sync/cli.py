@@ -104,9 +104,8 @@ def _serve_until_signalled(app: Any, announce: str) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from waitress.server import create_server
-
     from erp_sync.web.app import create_app
+    from erp_sync.web.http_server import create_http_server
 
     _check_host(args.host)
     settings = _settings()
@@ -114,7 +113,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.sandbox_enabled:
         _start_sandbox(app, args.sandbox_port)  # a sandbox port in use: werkzeug says so and exits with 1
     try:
-        server = create_server(create_app(app), host=args.host, port=args.port, threads=args.threads)
+        server = create_http_server(create_app(app), host=args.host, port=args.port, threads=args.threads)
     except OSError as exc:
         app.close()
         print(f"erp-sync: cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); stop the process that "

@@ -64,6 +64,7 @@ CODES: frozenset[str] = frozenset(
         "VALIDATION_ERROR",
         "UNKNOWN_OBJECT",
         "MALFORMED_JSON",
+        "MALFORMED_REQUEST",
         "UNSUPPORTED_MEDIA_TYPE",
         "PAYLOAD_TOO_LARGE",
         "METHOD_NOT_ALLOWED",

@@ -272,12 +272,16 @@ def parse_spec(data: Any) -> IntegrationSpec:
 
 def check_admission(spec: IntegrationSpec) -> None:
     """Raise a ValidationError unless a new or changed spec also passes the admission rules: its target is not
-    erp-sync's own table or a catalog (FORBIDDEN_TARGET) and no key is listed twice (INVALID_MAPPING)."""
+    erp-sync's own table or a catalog (FORBIDDEN_TARGET), no key is listed twice (INVALID_MAPPING) and
+    softDeleteColumn, when given, is a column name (VALIDATION_ERROR)."""
     check_target_name(spec.target.table, spec.target.schema_)
     for index, key in enumerate(spec.keys):
         if key in spec.keys[:index]:
             raise ValidationError(f"keys[{index}]: key column {key!r} is listed twice; list each key column once",
                                   code="INVALID_MAPPING", field=f"keys[{index}]")
+    if spec.soft_delete_column and not IDENTIFIER.match(spec.soft_delete_column):  # whatever the deletePolicy
+        raise ValidationError("softDeleteColumn: must be a plain SQL identifier: a letter or _, then letters, digits "
+                              "or _, at most 63; or null", field="softDeleteColumn")
 
 
 def _deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

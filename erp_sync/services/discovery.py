@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from erp_sync.domain import schedule
 from erp_sync.domain.integration import IntegrationSpec, SoapConnection, SoftOneConnection
 from erp_sync.errors import ValidationError
 from erp_sync.services.integrations import IntegrationService
@@ -53,10 +54,20 @@ class DiscoveryService:
         if connection.password is None:
             raise ValidationError("connection.password is required to test a connection",
                                   field="connection.password")
+        _check_server_timezone(connection.server_timezone)
         spec = IntegrationSpec.model_construct(
             name="connection-test", connector=kind, connection=connection,
             source=_source(body.get("object") or ""), is_active=False)
         return self._explore(spec, body.get("object"), body.get("table"))
+
+
+def _check_server_timezone(zone: str) -> None:
+    """The ERP clock's zone is used by the first incremental read; a bad one is the caller's to fix, not a 500."""
+    try:
+        schedule.validate("0 0 * * *", zone)
+    except ValidationError:
+        raise ValidationError(f"connection.serverTimezone: {zone!r} is not an IANA time zone such as Europe/Athens",
+                              code="UNKNOWN_TIMEZONE", field="connection.serverTimezone") from None
 
 
 def _source(object_name: str) -> Any:

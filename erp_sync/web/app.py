@@ -9,6 +9,7 @@ from erp_sync.web import cron, errors, integrations, monitoring, run_findings, s
 from erp_sync.web.console import setup as console
 from erp_sync.web.envelope import assign_request_id, ok
 from erp_sync.web.health import bp as readiness_bp
+from erp_sync.web.ids import IdConverter
 from erp_sync.web.metrics import bp as metrics_bp
 
 
@@ -17,6 +18,7 @@ def create_app(erp_sync: ErpSync) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = erp_sync.settings.max_body_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["erp_sync"] = erp_sync
+    app.url_map.converters["id"] = IdConverter
     app.before_request(assign_request_id)
     errors.register(app, erp_sync.database_unavailable)
     app.register_blueprint(integrations.bp)

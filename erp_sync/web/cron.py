@@ -14,6 +14,7 @@ from erp_sync.errors import ValidationError
 from erp_sync.web import runs_answer, serialize
 from erp_sync.web.auth import cron_required
 from erp_sync.web.envelope import bool_arg, json_body, ok
+from erp_sync.web.ids import parse_id
 
 bp = Blueprint("cron", __name__)
 
@@ -46,13 +47,10 @@ def _integration_id() -> int:
     if raw is None and request.method == "POST":
         body = json_body()
         raw = body.get("integrationId") if isinstance(body, dict) else None
-    if raw is None or isinstance(raw, bool):
+    if raw is None or raw == "":
         raise ValidationError("integrationId is required (JSON body, or ?integrationId= for GET)",
                               field="integrationId")
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        raise ValidationError("integrationId must be a whole number", field="integrationId") from None
+    return parse_id(raw, "integrationId")
 
 
 @bp.route("/api/cron/sync-integration", methods=["GET", "POST"])

@@ -10,12 +10,14 @@ from werkzeug.exceptions import HTTPException
 
 from erp_sync.errors import ErpSyncError
 from erp_sync.web.envelope import failure
+from erp_sync.web.ids import IdOutOfRange
 
 log = logging.getLogger(__name__)
 
 STATUS: dict[str, int] = {
-    "VALIDATION_ERROR": 400, "MALFORMED_JSON": 400, "INVALID_CRON": 400, "UNKNOWN_TIMEZONE": 400,
-    "UNKNOWN_TABLE": 400, "UNKNOWN_COLUMN": 400, "INVALID_MAPPING": 400, "UNIQUE_KEY_MISSING": 400,
+    "VALIDATION_ERROR": 400, "MALFORMED_JSON": 400, "MALFORMED_REQUEST": 400, "INVALID_CRON": 400,
+    "UNKNOWN_TIMEZONE": 400, "UNKNOWN_TABLE": 400, "UNKNOWN_COLUMN": 400, "INVALID_MAPPING": 400,
+    "UNIQUE_KEY_MISSING": 400,
     "UNKNOWN_SCHEMA": 400, "UNKNOWN_OBJECT": 400, "FORBIDDEN_TARGET": 400,
     "UNAUTHORIZED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "NO_SYNC_JOB": 404, "METHOD_NOT_ALLOWED": 405,
     "DUPLICATE_NAME": 409, "CONFLICT": 409, "SYNC_IN_PROGRESS": 409, "INTEGRATION_INACTIVE": 409,
@@ -29,7 +31,7 @@ STATUS: dict[str, int] = {
     "NOT_READY": 503,
 }
 
-_HTTP_CODES = {400: "MALFORMED_JSON", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
+_HTTP_CODES = {400: "MALFORMED_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
                405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
 
 
@@ -58,14 +60,20 @@ def register(app: Flask, database_unavailable: Callable[[BaseException], ErpSync
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
+        if isinstance(exc, IdOutOfRange):
+            return _expected(exc.error)
         status = exc.code or 500
         code = _HTTP_CODES.get(status, "INTERNAL_ERROR")
         messages = {
             404: "no such endpoint; see api/openapi.yaml for the routes",
-            405: "this endpoint does not accept that method; see api/openapi.yaml",
+            405: "this endpoint does not accept that method; the Allow header lists the ones it does",
             413: "the request body is too large",
         }
-        return failure(code, messages.get(status, exc.description or exc.name), status)
+        response = failure(code, messages.get(status, exc.description or exc.name), status)
+        for name, value in exc.get_headers():  # 405's Allow, for one
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

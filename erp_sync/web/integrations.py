@@ -15,6 +15,8 @@ from erp_sync.web.auth import admin_required
 from erp_sync.web.envelope import bool_arg, int_arg, json_body, ok
 
 bp = Blueprint("integrations", __name__)
+_INTEGRATION = "<id(kind='integration'):integration_id>"  # erp_sync.web.ids: ASCII digits, 404 past the range
+_RUN = "<id(kind='run'):run_id>"
 
 
 def _app() -> Any:
@@ -36,14 +38,14 @@ def create_integration() -> Response:
     return ok(serialize.integration(record, app.next_run_time(record.id)), 201)
 
 
-@bp.get("/api/integrations/<int:integration_id>")
+@bp.get(f"/api/integrations/{_INTEGRATION}")
 @admin_required
 def get_integration(integration_id: int) -> Response:
     app = _app()
     return ok(serialize.integration(app.integrations.get(integration_id), app.next_run_time(integration_id)))
 
 
-@bp.patch("/api/integrations/<int:integration_id>")
+@bp.patch(f"/api/integrations/{_INTEGRATION}")
 @admin_required
 def update_integration(integration_id: int) -> Response:
     app = _app()
@@ -51,37 +53,50 @@ def update_integration(integration_id: int) -> Response:
     return ok(serialize.integration(record, app.next_run_time(record.id)))
 
 
-@bp.delete("/api/integrations/<int:integration_id>")
+@bp.delete(f"/api/integrations/{_INTEGRATION}")
 @admin_required
 def delete_integration(integration_id: int) -> Response:
     _app().integrations.delete(integration_id)
     return ok({"id": integration_id, "deleted": True})
 
 
-@bp.get("/api/integrations/<int:integration_id>/schedule")
+@bp.get(f"/api/integrations/{_INTEGRATION}/schedule")
 @admin_required
 def schedule_preview(integration_id: int) -> Response:
     preview = _app().integrations.schedule_preview(integration_id, int_arg("count", 5, 1, 100))
     return ok(serialize.schedule_preview(preview))
 
 
-@bp.post("/api/integrations/<int:integration_id>/test")
+@bp.post(f"/api/integrations/{_INTEGRATION}/test")
 @admin_required
 def test_integration(integration_id: int) -> Response:
     body = json_body(optional=True)
     if not isinstance(body, dict):
         raise ValidationError("the body must be a JSON object such as {\"object\": \"CUSTOMER\"}")
-    return ok(_app().discovery.test_integration(integration_id, body.get("object"), body.get("table")))
+    return ok(_app().discovery.test_integration(integration_id, _name(body, "object"), _name(body, "table")))
 
 
 @bp.post("/api/connections/test")
 @admin_required
 def test_connection() -> Response:
     body = json_body()
+    if isinstance(body, dict):
+        for field in ("object", "table"):
+            _name(body, field)
+        if body.get("connector", "softone") not in ("softone", "soap"):
+            raise ValidationError("connector must be softone or soap", field="connector")
     return ok(_app().discovery.test_connection(body))
 
 
-@bp.post("/api/integrations/<int:integration_id>/sync")
+def _name(body: dict[str, Any], field: str) -> str | None:
+    """An ERP object or table name to explore: text, or absent/null for the default."""
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(f"{field} must be an ERP name such as \"CUSTOMER\" (text) or null", field=field)
+    return value
+
+
+@bp.post(f"/api/integrations/{_INTEGRATION}/sync")
 @admin_required
 def sync_integration(integration_id: int) -> Response:
     body = json_body(optional=True)
@@ -95,7 +110,7 @@ def sync_integration(integration_id: int) -> Response:
                               require_active=False)
 
 
-@bp.get("/api/integrations/<int:integration_id>/runs")
+@bp.get(f"/api/integrations/{_INTEGRATION}/runs")
 @admin_required
 def list_runs(integration_id: int) -> Response:
     app = _app()
@@ -106,7 +121,7 @@ def list_runs(integration_id: int) -> Response:
     return ok({"items": [serialize.run(r) for r in rows], "total": total, "limit": limit, "offset": offset})
 
 
-@bp.get("/api/runs/<int:run_id>")
+@bp.get(f"/api/runs/{_RUN}")
 @admin_required
 def get_run(run_id: int) -> Response:
     return ok(serialize.run(_app().monitoring.run(run_id)))

@@ -35,13 +35,13 @@ def _page_of(run_id: int, kind: str, shape: Callable[[dict[str, Any]], dict[str,
     return ok({"items": [shape(row) for row in rows], "total": total, "limit": limit, "offset": offset})
 
 
-@bp.get("/api/runs/<int:run_id>/errors")
+@bp.get("/api/runs/<id(kind='run'):run_id>/errors")  # erp_sync.web.ids
 @admin_required
 def run_errors(run_id: int) -> Response:
     return _page_of(run_id, "row_errors", _row_error)
 
 
-@bp.get("/api/runs/<int:run_id>/conflicts")
+@bp.get("/api/runs/<id(kind='run'):run_id>/conflicts")
 @admin_required
 def run_conflicts(run_id: int) -> Response:
     return _page_of(run_id, "conflicts", _conflict)

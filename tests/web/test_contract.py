@@ -292,3 +292,83 @@ def test_the_error_schema_enumerates_exactly_the_known_codes() -> None:
     enum = set(spec()["components"]["schemas"]["Error"]["properties"]["code"]["enum"])
     assert not (CODES - enum), f"Error.code enum in api/openapi.yaml lacks: {', '.join(sorted(CODES - enum))}"
     assert not (enum - CODES), f"Error.code enum in api/openapi.yaml has unknown: {', '.join(sorted(enum - CODES))}"
+
+
+# -- (f) the spec's schemas say what the server enforces -----------------------------------------------------------
+
+LIMITS = ("minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems", "enum", "const")
+
+
+def _domain_models() -> dict[str, type[Any]]:
+    """Spec schema name -> the pydantic model the server validates that part of a request with."""
+    from erp_sync.domain import integration
+
+    return {"IntegrationInput": integration.IntegrationSpec, "SoftOneConnection": integration.SoftOneConnection,
+            "SoapConnection": integration.SoapConnection, "Source": integration.SourceSpec,
+            "Target": integration.TargetSpec, "Mapping": integration.MappingSpec,
+            "Schedule": integration.ScheduleSpec, "Options": integration.OptionsSpec}
+
+
+def _limits(schema: dict[str, Any]) -> dict[str, Any]:
+    """The limits a property schema states, the non-null branch of a union included (pydantic's `X | None`)."""
+    found = {key: schema[key] for key in LIMITS if key in schema}
+    for branch in schema.get("anyOf", []):
+        if branch.get("type") != "null":
+            found.update(_limits(branch))
+    return found
+
+
+def test_every_field_the_domain_models_accept_is_in_the_spec_and_nothing_more() -> None:
+    schemas = spec()["components"]["schemas"]
+    problems = []
+    for name, model in _domain_models().items():
+        accepted = set(model.model_json_schema(by_alias=True)["properties"])
+        documented = {prop for prop, body in schemas[name]["properties"].items() if not body.get("readOnly")}
+        problems += [f"{name}.{prop} is accepted by {model.__name__} but missing from api/openapi.yaml"
+                     for prop in sorted(accepted - documented)]
+        problems += [f"{name}.{prop} is in api/openapi.yaml but {model.__name__} refuses it"
+                     for prop in sorted(documented - accepted)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_spec_states_the_length_range_and_enum_limits_the_domain_models_enforce() -> None:
+    schemas = spec()["components"]["schemas"]
+    problems = []
+    for name, model in _domain_models().items():
+        for prop, served in model.model_json_schema(by_alias=True)["properties"].items():
+            documented = schemas[name]["properties"].get(prop, {})
+            if "$ref" in served or "$ref" in documented or "items" in served:
+                continue  # a nested model: compared as its own schema
+            if (want := _limits(served)) != (have := _limits(documented)):
+                problems.append(f"{name}.{prop}: {model.__name__} enforces {want}, api/openapi.yaml says {have}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_spec_patterns_are_the_ones_the_server_checks() -> None:
+    from erp_sync.domain.integration import ERP_FIELD, IDENTIFIER
+
+    schemas = spec()["components"]["schemas"]
+    identifier, optional_identifier = IDENTIFIER.pattern, f"^({IDENTIFIER.pattern[1:-1]})?$"
+    expected = {("Mapping", "source"): ERP_FIELD.pattern, ("Mapping", "target"): identifier,
+                ("Target", "table"): identifier, ("Target", "schema"): optional_identifier,
+                ("IntegrationInput", "softDeleteColumn"): optional_identifier,
+                ("Options", "modifiedColumn"): optional_identifier}
+    wrong = [f"{name}.{prop}: api/openapi.yaml has pattern {schemas[name]['properties'][prop].get('pattern')!r}, "
+             f"the server checks {pattern!r}" for (name, prop), pattern in expected.items()
+             if schemas[name]["properties"][prop].get("pattern") != pattern]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_id_the_spec_takes_has_the_range_the_server_accepts() -> None:
+    from erp_sync.web.ids import MAX_ID
+
+    parameters = spec()["components"]["parameters"]
+    cron = {p.get("name"): p for p in spec()["paths"]["/api/cron/sync-integration"]["parameters"]}
+    body = spec()["components"]["schemas"]["CronSyncRequest"]["properties"]["integrationId"]
+    numbers = {"IntegrationId": parameters["IntegrationId"]["schema"], "RunId": parameters["RunId"]["schema"],
+               "?integrationId": cron["integrationId"]["schema"], "body integrationId": body["oneOf"][0]}
+    wrong = [f"{name}: api/openapi.yaml says {schema}" for name, schema in numbers.items()
+             if (schema.get("type"), schema.get("minimum"), schema.get("maximum")) != ("integer", 1, MAX_ID)]
+    if body["oneOf"][1].get("pattern") != "^[0-9]+$":
+        wrong.append(f"body integrationId as text: api/openapi.yaml says {body['oneOf'][1]}")
+    assert not wrong, "\n".join(wrong)
