@@ -21,6 +21,7 @@ from erp_sync.clock import Clock, SystemClock
 from erp_sync.connectors.base import ErpConnector
 from erp_sync.connectors.soap.factory import check_object, soap_connector
 from erp_sync.connectors.softone import SessionPool, SoftOneConfig, SoftOneConnector
+from erp_sync.connectors.webhook import post_json
 from erp_sync.db.encryption import Cipher
 from erp_sync.db.engine import make_engine, make_session_factory
 from erp_sync.db.failures import database_error, unavailable
@@ -35,8 +36,10 @@ from erp_sync.services.findings import RunFindingsService
 from erp_sync.services.integrations import IntegrationService, NoScheduler, ScheduleListener
 from erp_sync.services.metrics import MetricsService
 from erp_sync.services.monitoring import MonitoringService
+from erp_sync.services.notifications import Notifier
 from erp_sync.services.readiness import ReadinessService
 from erp_sync.services.retention import CHECK_INTERVAL, DailyCleanup, RetentionService
+from erp_sync.services.run_hooks import AfterRun
 from erp_sync.services.startup import StartupService
 from erp_sync.services.sync import RunOutcome, SyncRunner
 from erp_sync.settings import Settings
@@ -110,6 +113,7 @@ class ErpSync:
     daily_cleanup: DailyCleanup
     readiness: ReadinessService
     metrics: MetricsService
+    after_run: AfterRun
     scheduler: JobScheduler | None
     stopping: threading.Event
     connectors: ConnectorFactory | None = None
@@ -179,6 +183,7 @@ class ErpSync:
             self.connectors.close()
         if self.sandbox is not None:
             self.sandbox.stop()
+        self.after_run.close()
         self.engine.dispose()
 
 
@@ -212,7 +217,9 @@ def build(settings: Settings, *, clock: Clock | None = None, with_scheduler: boo
     connectors = ConnectorFactory(soap_cache=str(settings.instance_dir / "zeep-cache.sqlite3"))
     stopping = threading.Event()
     runner = SyncRunner(engine, repository, connectors, clock, timedelta(milliseconds=settings.sync_timeout_ms),
-                        owner=owner, stop=stopping)
+                        owner=owner, stop=stopping,
+                        after_run=lambda integration, trigger, outcome: holder["app"].after_run(integration, trigger,
+                                                                                                 outcome))
     use_scheduler = settings.scheduler_enabled if with_scheduler is None else with_scheduler
     holder: dict[str, ErpSync] = {}
 
@@ -223,15 +230,20 @@ def build(settings: Settings, *, clock: Clock | None = None, with_scheduler: boo
     listener: ScheduleListener = SchedulerBridge(scheduler) if scheduler else NoScheduler()
     integrations = IntegrationService(repository, engine, listener, clock, source_check=connectors.check_source)
     retention = RetentionService(engine, clock, settings.operations.retention_days, runner.owner)
+    monitoring = MonitoringService(engine, clock, settings.operations.alerts)
+    notifier = Notifier(engine, clock, post_json, settings.operations.webhook_url)
+    after_run = AfterRun(engine, repository, clock, notifier, monitoring, runner,
+                         paused=lambda integration_id: holder["app"].reconcile())
     app = ErpSync(
         settings=settings, engine=engine, sessions=sessions, clock=clock, cipher=cipher, repository=repository,
         integrations=integrations, discovery=DiscoveryService(integrations, connectors),
-        monitoring=MonitoringService(engine, clock, settings.operations.alerts),
+        monitoring=monitoring,
         findings=RunFindingsService(engine), runner=runner, dispatch=SyncDispatcher(runner, integrations),
         startup=StartupService(engine, integrations, clock, lambda: holder["app"].reconcile(),
                                lambda integration_id, slot: holder["app"].run_missed(integration_id, slot)),
         retention=retention, daily_cleanup=DailyCleanup(retention, stopping, CHECK_INTERVAL),
         readiness=ReadinessService(engine, scheduler), metrics=MetricsService(engine, clock, scheduler),
+        after_run=after_run,
         scheduler=scheduler, stopping=stopping, connectors=connectors)
     holder["app"] = app
     return app

@@ -6,6 +6,7 @@ injected `Cipher` and only decrypted when a spec is loaded for a run or a connec
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,12 +14,13 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from erp_sync.clock import Clock
 from erp_sync.db.encryption import Cipher
-from erp_sync.db.models import Binding, Integration
+from erp_sync.db.models import Binding, Integration, NotificationState
 from erp_sync.domain.integration import IntegrationSpec, parse_spec
+from erp_sync.domain.notifications import notifications_out
 from erp_sync.errors import ConflictError, NotFoundError
 
 
@@ -36,6 +38,17 @@ class IntegrationRecord:
     watermark: str | None
     lease_run_id: int | None
     activated_at: datetime | None = None  # when it last became active; a scheduled slot before it was never missed
+    paused_reason: str | None = None  # why erp-sync itself deactivated it (options.pauseAfterFailures)
+    last_notification: dict[str, Any] | None = None  # the outcome of its latest notification delivery
+
+
+def _last_notification(row: Integration) -> dict[str, Any] | None:
+    session = object_session(row)
+    state = session.get(NotificationState, row.id) if session is not None else None
+    if state is None or state.event is None:
+        return None
+    return {"event": state.event, "target": state.target, "ok": state.ok, "attempts": state.attempts,
+            "error": state.error, "at": state.delivered_at}
 
 
 class IntegrationRepository:
@@ -57,11 +70,14 @@ class IntegrationRepository:
             "isActive": row.is_active, "direction": row.direction, "conflictPolicy": row.conflict_policy,
             "deletePolicy": row.delete_policy, "softDeleteColumn": row.soft_delete_column,
             "options": row.options or {},
+            "notifications": json.loads(self._cipher.decrypt(row.notifications_encrypted))
+            if row.notifications_encrypted else [],
         }
         return IntegrationRecord(
             id=row.id, spec=parse_spec(data), created_at=row.created_at, updated_at=row.updated_at,
             last_sync_at=row.last_sync_at, last_status=row.last_status, last_run_id=row.last_run_id,
             watermark=row.watermark, lease_run_id=row.lease_run_id, activated_at=row.activated_at,
+            paused_reason=row.paused_reason, last_notification=_last_notification(row),
         )
 
     def _fill(self, row: Integration, spec: IntegrationSpec, keep_password: str | None) -> None:
@@ -89,6 +105,10 @@ class IntegrationRepository:
         row.delete_policy = spec.delete_policy
         row.soft_delete_column = spec.soft_delete_column
         row.options = stored["options"]
+        notifications = notifications_out(spec.notifications, reveal=True)  # URLs carry secrets: encrypted
+        row.notifications_encrypted = self._cipher.encrypt(json.dumps(notifications)) if notifications else None
+        if spec.is_active:
+            row.paused_reason = None
         row.updated_at = self._clock.now()
 
     def _commit(self, session: Session, name: str) -> None:

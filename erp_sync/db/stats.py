@@ -66,6 +66,10 @@ class Streak:
     since: datetime | None
 
 
+def _only(integration_id: int | None) -> tuple[Any, ...]:
+    return () if integration_id is None else (RUNS.c.integration_id == integration_id,)
+
+
 def _last_success_id() -> Any:
     inner = RUNS.alias("ok")
     return (select(func.max(inner.c.id))
@@ -73,12 +77,13 @@ def _last_success_id() -> Any:
             .scalar_subquery())
 
 
-def integration_facts(engine: Engine) -> list[IntegrationFacts]:
-    """Every integration, by id, with its latest successful run (found through the index, one seek each)."""
+def integration_facts(engine: Engine, integration_id: int | None = None) -> list[IntegrationFacts]:
+    """Every integration (or one), by id, with its latest successful run (found through the index, one seek each)."""
     last_ok = _last_success_id().label("last_success_id")
     listed = select(INTEGRATIONS.c.id, INTEGRATIONS.c.name, INTEGRATIONS.c.is_active,
                     INTEGRATIONS.c.cron_expression, INTEGRATIONS.c.timezone, INTEGRATIONS.c.created_at,
-                    INTEGRATIONS.c.activated_at, last_ok).subquery()
+                    INTEGRATIONS.c.activated_at, last_ok).where(
+        *(() if integration_id is None else (INTEGRATIONS.c.id == integration_id,))).subquery()
     query = (select(listed, RUNS.c.finished_at)
              .select_from(listed.outerjoin(RUNS, RUNS.c.id == listed.c.last_success_id))
              .order_by(listed.c.id))
@@ -88,7 +93,8 @@ def integration_facts(engine: Engine) -> list[IntegrationFacts]:
                 for r in conn.execute(query)]
 
 
-def range_stats(engine: Engine, since: datetime, long_ms: int) -> dict[int, RangeStats]:
+def range_stats(engine: Engine, since: datetime, long_ms: int,
+                integration_id: int | None = None) -> dict[int, RangeStats]:
     """Per integration, its executions that started at or after `since`."""
     failed = RUNS.c.status.in_(FAILURES)
     abandoned = RUNS.c.status == RunStatus.ABANDONED.value
@@ -103,7 +109,8 @@ def range_stats(engine: Engine, since: datetime, long_ms: int) -> dict[int, Rang
         func.sum(case((abandoned, 1), else_=0)).label("abandoned"),
         func.min(case((abandoned, RUNS.c.started_at))).label("first_abandoned_at"),
         func.max(case((abandoned, RUNS.c.id))).label("last_abandoned_id"),
-    ).where(RUNS.c.started_at >= since, RUNS.c.status.in_(EXECUTIONS)).group_by(RUNS.c.integration_id))
+    ).where(RUNS.c.started_at >= since, RUNS.c.status.in_(EXECUTIONS), *_only(integration_id))
+             .group_by(RUNS.c.integration_id))
     with reader(engine).connect() as conn:
         return {r.integration_id: RangeStats(
             int(r.total), int(r.successes), int(r.failures),
@@ -124,9 +131,10 @@ def p95_durations(engine: Engine, since: datetime) -> dict[int, int]:
         return {r.integration_id: int(r.duration_ms) for r in conn.execute(query)}
 
 
-def failure_streaks(engine: Engine) -> dict[int, Streak]:
+def failure_streaks(engine: Engine, integration_id: int | None = None) -> dict[int, Streak]:
     """Per integration with failures since its last success (or ever, without one): how many, from when."""
-    last_ok = select(INTEGRATIONS.c.id, _last_success_id().label("last_ok")).subquery()
+    last_ok = select(INTEGRATIONS.c.id, _last_success_id().label("last_ok")).where(
+        *(() if integration_id is None else (INTEGRATIONS.c.id == integration_id,))).subquery()
     query = (select(RUNS.c.integration_id, func.count().label("failures"), func.min(RUNS.c.started_at).label("since"))
              .select_from(RUNS.join(last_ok, last_ok.c.id == RUNS.c.integration_id))
              .where(RUNS.c.status.in_(FAILURES), or_(last_ok.c.last_ok.is_(None), RUNS.c.id > last_ok.c.last_ok))
@@ -135,7 +143,8 @@ def failure_streaks(engine: Engine) -> dict[int, Streak]:
         return {r.integration_id: Streak(int(r.failures), r.since) for r in conn.execute(query)}
 
 
-def recent_runs(engine: Engine, per_integration: int = 10) -> dict[int, list[dict[str, Any]]]:
+def recent_runs(engine: Engine, per_integration: int = 10,
+                integration_id: int | None = None) -> dict[int, list[dict[str, Any]]]:
     """Per integration, its latest executions (running ones included), newest first: the id of its
     `per_integration`-th newest is found walking the (integration_id, id) index backwards, then a range seek."""
     inner = RUNS.alias("recent")
@@ -143,8 +152,10 @@ def recent_runs(engine: Engine, per_integration: int = 10) -> dict[int, list[dic
                                              inner.c.status.in_(RECENT_STATUSES))
                     .order_by(inner.c.id.desc()).limit(1).offset(per_integration - 1).scalar_subquery())
     # Materialized first, so that both databases seek each integration's id range instead of scanning every run.
-    bounds = (select(INTEGRATIONS.c.id.label("integration_id"), func.coalesce(oldest_shown, 0).label("from_id"))
-              .cte("bounds").prefix_with("MATERIALIZED"))
+    listed = select(INTEGRATIONS.c.id.label("integration_id"), func.coalesce(oldest_shown, 0).label("from_id"))
+    if integration_id is not None:
+        listed = listed.where(INTEGRATIONS.c.id == integration_id)
+    bounds = listed.cte("bounds").prefix_with("MATERIALIZED")
     # The few skipped or claimed runs inside an id range are dropped below rather than by SQL.
     query = (select(RUNS).select_from(bounds.join(RUNS, and_(RUNS.c.integration_id == bounds.c.integration_id,
                                                              RUNS.c.id >= bounds.c.from_id)))

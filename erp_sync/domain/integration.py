@@ -20,6 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
 from erp_sync.domain import schedule
+from erp_sync.domain.notifications import NotificationSpec, RetrySpec, keep_stored_urls, notifications_out
 from erp_sync.domain.soap import FILTER_FORMS, SoapConnection, SourceFilters, check_source, public_source
 from erp_sync.domain.target_names import check_schema_name, check_table_name, check_target_name
 from erp_sync.errors import ValidationError
@@ -138,6 +139,8 @@ class OptionsSpec(_Model):
     max_delete_share: float = Field(default=0.2, ge=0, le=1)
     modified_column: str | None = None
     reference_field: str | None = None
+    retry: RetrySpec = Field(default_factory=RetrySpec)  # failed scheduled runs (erp_sync.domain.notifications)
+    pause_after_failures: int | None = Field(default=None, ge=1, le=100)
 
     @field_validator("modified_column")
     @classmethod
@@ -160,6 +163,7 @@ class IntegrationSpec(_Model):
     delete_policy: Literal["ignore", "soft_delete", "hard_delete"] = "ignore"
     soft_delete_column: str | None = None
     options: OptionsSpec = Field(default_factory=OptionsSpec)
+    notifications: list[NotificationSpec] = Field(default_factory=list, max_length=10)
 
     @model_validator(mode="after")
     def _consistent(self) -> IntegrationSpec:
@@ -193,6 +197,7 @@ class IntegrationSpec(_Model):
         """The camelCase JSON form without the password (`hasPassword` says whether one is stored)."""
         data = self.model_dump(by_alias=True, mode="json", exclude={"connection": {"password"}})
         data["connection"]["hasPassword"] = self.connection.password is not None
+        data["notifications"] = notifications_out(self.notifications, reveal=False)
         if self.connector == "soap":
             public_source(data["source"])
         return data
@@ -202,6 +207,7 @@ class IntegrationSpec(_Model):
         data = self.model_dump(by_alias=True, mode="json", exclude={"connection": {"password"}})
         if self.password is not None:
             data["connection"]["password"] = self.password
+        data["notifications"] = notifications_out(self.notifications, reveal=True)
         if self.connector == "soap":
             public_source(data["source"])
         return data
@@ -295,7 +301,8 @@ def _deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 
 READ_ONLY_FIELDS = frozenset({"id", "lastSyncAt", "lastStatus", "lastRunId", "watermark", "createdAt", "updatedAt",
-                              "runningRunId", "nextRunAt", "activatedAt"})
+                              "runningRunId", "nextRunAt", "activatedAt", "pausedReason",
+                              "lastNotification"})
 
 
 def merge_patch(current: IntegrationSpec, patch: Any) -> IntegrationSpec:
@@ -311,4 +318,6 @@ def merge_patch(current: IntegrationSpec, patch: Any) -> IntegrationSpec:
         patch["connection"] = {k: v for k, v in patch["connection"].items() if k != "hasPassword"}
     if "connector" in patch and patch["connector"] != current.connector and "connection" not in patch:
         raise ValidationError("changing connector needs a whole new connection object", field="connection")
+    if "notifications" in patch:
+        patch["notifications"] = keep_stored_urls(current.notifications, patch["notifications"])
     return parse_spec(_deep_merge(current.storable_dict(), patch))

@@ -71,6 +71,25 @@ class MonitoringService:
             raise ErpSyncError("no sync has run yet; start one with POST /api/sync", code="NO_SYNC_JOB")
         return row
 
+    def failure_streak(self, integration_id: int) -> int:
+        """Failed or abandoned runs in a row since the integration's last success."""
+        streak = stats.failure_streaks(self._engine, integration_id).get(integration_id)
+        return streak.failures if streak else 0
+
+    def alerts_for(self, integration_id: int, hours: int = 24) -> list[Alert]:
+        """The alerts that hold now for one integration."""
+        now = self._clock.now()
+        found = stats.integration_facts(self._engine, integration_id)
+        if not found:
+            return []
+        facts = found[0]
+        window = stats.range_stats(self._engine, now - timedelta(hours=hours), self._thresholds.long_ms,
+                                   integration_id).get(integration_id, stats.NO_RUNS)
+        streak = stats.failure_streaks(self._engine, integration_id).get(integration_id, stats.Streak(0, None))
+        latest = stats.recent_runs(self._engine, RECENT_RUNS, integration_id).get(integration_id, [])
+        _, period = _ScheduleTiming(now).of(facts) if facts.is_active else (None, None)
+        return evaluate(_alert_input(facts, window, streak, latest, hours, period), self._thresholds, now)
+
     def overview(self, hours: int) -> MonitoringReport:
         """Statistics, alerts and the last runs of every integration over the last `hours` hours."""
         now = self._clock.now()

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 ConnectorFactory = Callable[[IntegrationSpec], ErpConnector]
 ProgressCallback = Callable[[RunStats], None]
+AfterRunHook = Callable[[int, str, "RunOutcome"], None]  # (integration id, trigger, outcome)
 
 
 class SyncInProgressError(ErpSyncError):
@@ -95,7 +96,7 @@ def default_owner() -> str:
 class SyncRunner:
     def __init__(self, engine: Engine, repository: IntegrationRepository, connectors: ConnectorFactory,
                  clock: Clock, lease_ttl: timedelta, owner: str | None = None,
-                 stop: StopSignal | None = None) -> None:
+                 stop: StopSignal | None = None, after_run: AfterRunHook | None = None) -> None:
         self._engine = engine
         self._repo = repository
         self._connectors = connectors
@@ -103,6 +104,7 @@ class SyncRunner:
         self._ttl = lease_ttl
         self.owner = owner or default_owner()
         self._stop = stop
+        self._after_run = after_run  # erp_sync.services.run_hooks: totals, pause, notifications, retries
 
     # -- the public entry points -------------------------------------------------------------------------------
     def run(self, integration_id: int, trigger: str, *, scheduled_for: datetime | None = None,
@@ -162,6 +164,8 @@ class SyncRunner:
             if connector is not None:
                 connector.close()
         self._log_completed(prepared, outcome)
+        if self._after_run is not None:
+            self._after_run(prepared.record.id, prepared.trigger, outcome)
         return outcome
 
     # -- the steps ---------------------------------------------------------------------------------------------

@@ -17,8 +17,13 @@ def integration(record: Any, next_run: datetime | None = None) -> dict[str, Any]
         "lastSyncAt": iso(record.last_sync_at), "lastStatus": record.last_status, "lastRunId": record.last_run_id,
         "watermark": record.watermark, "createdAt": iso(record.created_at), "updatedAt": iso(record.updated_at),
         "runningRunId": record.lease_run_id, "nextRunAt": iso(next_run), "activatedAt": iso(record.activated_at),
+        "pausedReason": record.paused_reason, "lastNotification": _notification(record.last_notification),
     })
     return body
+
+
+def _notification(delivery: dict[str, Any] | None) -> dict[str, Any] | None:
+    return {**delivery, "at": iso(delivery["at"])} if delivery else None
 
 
 def schedule_preview(preview: Any) -> dict[str, Any]:
@@ -43,5 +48,5 @@ def run(row: dict[str, Any]) -> dict[str, Any]:
         "counts": {name: row[name] for name in _RUN_FIELDS},
         "error": ({"code": row["error_code"], "message": row["error_message"]} if row["error_code"] else None),
         "watermarkBefore": row["watermark_before"], "watermarkAfter": row["watermark_after"],
-        "details": row["details"],
+        "details": row["details"], "retryOf": row.get("retry_of"),
     }
