@@ -88,6 +88,7 @@ class Run(Base):
         Index("ix_erp_sync_runs_integration_started", "integration_id", "started_at"),
         Index("ix_erp_sync_runs_status", "status"),
         Index("ix_erp_sync_runs_integration_id", "integration_id", "id"),  # 0005: latest runs first
+        Index("ix_erp_sync_runs_started", "started_at"),  # 0005: a time range across integrations
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -177,8 +177,8 @@ def test_a_failed_scheduled_run_is_retried_as_its_own_run_and_bad_credentials_ar
     first = ops.runner.run(unreachable, "schedule", scheduled_for=clock.now())
     denied = ops.runner.run(refused, "schedule", scheduled_for=clock.now())
     assert (first.error_code, denied.error_code) == ("ERP_UNAVAILABLE", "ERP_BAD_CREDENTIALS")
-    runs = wait_for(lambda: [r for r in runs_of(ops, unreachable) if r["finished_at"]][1:] and runs_of(ops, unreachable),
-                    timeout=40)
+    finished = lambda: [r for r in runs_of(ops, unreachable) if r["finished_at"]]  # noqa: E731
+    runs = wait_for(lambda: finished()[1:] and finished(), timeout=40)
     assert [(r["trigger"], r["retry_of"], r["status"]) for r in runs] == [
         ("schedule", None, "failed"), ("retry", first.run_id, "failed")]
     time.sleep(12)  # attempts: 1, so no second retry; and none at all after bad credentials
