@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, MetaData, Table, insert, select, text
+from sqlalchemy import Column, MetaData, Table, insert, select
 
 from erp_sync.db import totals
 from erp_sync.db.engine import make_engine
 from erp_sync.db.migrate import upgrade
-from erp_sync.db.models import RUNS
+from erp_sync.db.models import INTEGRATIONS, RUNS
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
-# The runs table as revision 0004 has it: today's model without the columns 0005 adds.
-RUNS_0004 = Table("erp_sync_runs", MetaData(),
-                  *(Column(c.name, c.type, primary_key=c.primary_key) for c in RUNS.columns
-                    if c.name not in {"retry_of", "totals_counted"}))
+ADDED_BY_0005 = {"retry_of", "totals_counted", "paused_reason", "notifications_encrypted"}
+
+
+def at_0004(table: Table) -> Table:
+    """The table as revision 0004 has it: today's model without the columns 0005 adds."""
+    return Table(table.name, MetaData(), *(Column(c.name, c.type, primary_key=c.primary_key) for c in table.columns
+                                           if c.name not in ADDED_BY_0005))
 
 
 def test_upgrading_counts_the_history_once_with_the_same_figures_as_a_fold(database_url: str) -> None:
@@ -23,12 +26,11 @@ def test_upgrading_counts_the_history_once_with_the_same_figures_as_a_fold(datab
     engine = make_engine(database_url)
     try:
         with engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO erp_sync_integrations (id, name, connector, connection, source, target_table, "
-                "create_if_missing, mappings, keys, cron_expression, timezone, is_active, direction, conflict_policy, "
-                "delete_policy, options, lease_token, created_at, updated_at) VALUES (1, 'old', 'softone', '{}', "
-                "'{}', 'customers', FALSE, '[]', '[]', '0 * * * *', 'UTC', TRUE, 'one_way', 'erp_wins', 'ignore', "
-                "'{}', 0, :t, :t)"), {"t": T0})
+            conn.execute(insert(at_0004(INTEGRATIONS)).values(
+                id=1, name="old", connector="softone", connection={}, source={}, target_table="customers",
+                create_if_missing=False, mappings=[], keys=[], cron_expression="0 * * * *", timezone="UTC",
+                is_active=True, direction="one_way", conflict_policy="erp_wins", delete_policy="ignore", options={},
+                lease_token=0, created_at=T0, updated_at=T0))
         runs = [("succeeded", 800, 3), ("succeeded", 7_000, 2), ("failed", 400_000, 0), ("skipped", 0, 0),
                 ("abandoned", 90_000, 1), ("running", None, 4)]
         rows = [{"integration_id": 1, "trigger": "schedule", "status": status, "started_at": T0 + timedelta(hours=i),
@@ -37,7 +39,7 @@ def test_upgrading_counts_the_history_once_with_the_same_figures_as_a_fold(datab
                  "inserted": inserted, "updated": 1, "unchanged": 5, "deleted": 0, "pushed": 0, "conflicts": 0,
                  "errors": 0} for i, (status, duration, inserted) in enumerate(runs)]
         with engine.begin() as conn:
-            conn.execute(insert(RUNS_0004), rows)
+            conn.execute(insert(at_0004(RUNS)), rows)
         upgrade(database_url)
         migrated = {(t.status, t.runs, t.rows["inserted"], t.duration_ms) for t in totals.totals(engine)}
         assert migrated == {("succeeded", 2, 5, 7_800), ("failed", 1, 0, 400_000), ("skipped", 1, 0, 0),

@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,20 @@ def test_a_failed_scheduled_run_is_retried_as_its_own_run_and_bad_credentials_ar
     time.sleep(12)  # attempts: 1, so no second retry; and none at all after bad credentials
     assert len(runs_of(ops, unreachable)) == 2
     assert [r["trigger"] for r in runs_of(ops, refused)] == ["schedule"]
+
+
+def test_a_new_alert_is_announced_once_while_it_holds(ops: ErpSync, sandbox: RunningSandbox,
+                                                     clock: FrozenClock) -> None:
+    hooks = Receiver()
+    try:
+        integration = ops.integrations.create(failing(sandbox, "alerting", notifications=[
+            {"type": "webhook", "url": hooks.url, "events": ["alert"]}])).id
+        for _ in range(4):
+            clock.advance(timedelta(minutes=1))
+            ops.runner.run(integration, "api")
+        alerts = wait_for(lambda: [body["alert"]["code"] for body in hooks.accepted])
+        time.sleep(1)  # the fourth failure's follow-up has run too
+        assert [body["alert"]["code"] for body in hooks.accepted] == ["CONSECUTIVE_FAILURES"] == alerts
+        assert "the last 3 runs failed in a row" in hooks.accepted[0]["alert"]["message"]
+    finally:
+        hooks.close()
