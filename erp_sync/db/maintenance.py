@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Table, delete, func, insert, inspect, or_, select, text, update
@@ -35,13 +35,18 @@ class Deleted:
     claims: int = 0
 
 
-def claim(engine: Engine, task: str, slot: str, owner: str, now: datetime) -> bool:
-    """Claim a maintenance slot; False when another process claimed it first."""
+def claim(engine: Engine, task: str, slot: str, owner: str, now: datetime, stale_after: timedelta) -> bool:
+    """Claim a maintenance slot; False when another process claimed it first. A claim whose work never finished
+    (its process died, or the database failed it) is taken over once it is older than `stale_after`."""
     try:
         with engine.begin() as conn:
             conn.execute(insert(MAINTENANCE_CLAIMS).values(task=task, slot=slot, owner=owner, claimed_at=now))
     except IntegrityError:
-        return False
+        with engine.begin() as conn:
+            return bool(conn.execute(update(MAINTENANCE_CLAIMS).where(
+                MAINTENANCE_CLAIMS.c.task == task, MAINTENANCE_CLAIMS.c.slot == slot,
+                MAINTENANCE_CLAIMS.c.finished_at.is_(None), MAINTENANCE_CLAIMS.c.claimed_at < now - stale_after)
+                .values(owner=owner, claimed_at=now)).rowcount)
     return True
 
 

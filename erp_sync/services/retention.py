@@ -30,6 +30,7 @@ TASK = "retention"
 LONGEST_CATCH_UP_GRACE = timedelta(days=7)  # OptionsSpec.catch_up_grace_minutes allows at most 7 days
 MAX_RETENTION_DAYS = 3650
 CHECK_INTERVAL = timedelta(minutes=15)  # how often a serving process tries to claim the day's cleanup
+STALE_CLAIM = timedelta(hours=1)  # a day's cleanup claimed this long ago and not finished is taken over
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class RetentionService:
             return None
         now = self._clock.now()
         day = now.date().isoformat()
-        if not maintenance.claim(self._engine, TASK, day, self._owner, now):
+        if not maintenance.claim(self._engine, TASK, day, self._owner, now, STALE_CLAIM):
             return None
         report = self.cleanup(self.retention_days)
         maintenance.finish_claim(self._engine, TASK, day, self._clock.now(), report.as_dict())

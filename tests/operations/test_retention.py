@@ -160,3 +160,18 @@ def test_retention_days_zero_keeps_everything(ops: ErpSync, history: History) ->
     ops.retention.retention_days = 0
     assert ops.retention.run_daily() is None
     assert len(run_ids(ops)) == 2
+
+
+def test_a_daily_cleanup_that_never_finished_is_taken_over_after_an_hour(
+        ops: ErpSync, history: History, clock: FrozenClock) -> None:
+    from erp_sync.db import maintenance
+
+    integration = history.integration("interrupted")
+    for days in (40, 1):
+        history.run(integration, "succeeded", ago=days * DAY, trigger="api")
+    assert maintenance.claim(ops.engine, "retention", "2026-12-07", "died:1", clock.now(), timedelta(hours=1))
+    assert ops.retention.run_daily() is None  # claimed by a process that is still within its hour
+    clock.advance(timedelta(minutes=61))
+    report = ops.retention.run_daily()
+    assert report is not None and report.runs == 1
+    assert ops.retention.run_daily() is None  # finished now: nobody takes it over
