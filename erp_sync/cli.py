@@ -220,9 +220,21 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from erp_sync.sandbox import SandboxConfig, serve
 
     _configure_logging("INFO")
+    if args.soap:
+        return _soap_sandbox(args)
     print(f"erp-sync: SoftOne sandbox on http://{args.host}:{args.port}/s1services with {args.rows} customers "
           f"(seed {args.seed}; user demo / password demo, appId 1001)", file=sys.stderr)
     serve(SandboxConfig(seed=args.seed, customers=args.rows), args.host, args.port)
+    return EXIT_OK
+
+
+def _soap_sandbox(args: argparse.Namespace) -> int:
+    from erp_sync.sandbox.soap import SoapSandboxConfig, serve_soap
+
+    print(f"erp-sync: SOAP sandbox (NAV page services) on http://{args.host}:{args.port}/WS/CRONUS/Page/Customer "
+          f"and /Page/Item with {args.rows} customers (seed {args.seed}; user demo / password demo, basic auth)",
+          file=sys.stderr)
+    serve_soap(SoapSandboxConfig(seed=args.seed, customers=args.rows), args.host, args.port)
     return EXIT_OK
 
 
@@ -301,11 +313,13 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("file", help="path of the JSON file")
     ints.set_defaults(func=cmd_integrations)
 
-    sandbox = sub.add_parser("sandbox", help="serve the built-in SoftOne sandbox alone")
+    sandbox = sub.add_parser("sandbox", help="serve the built-in SoftOne sandbox (or with --soap the SOAP one) alone")
     sandbox.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     sandbox.add_argument("--port", type=_whole_number(1, 65535), default=8765, help="port (default 8765)")
     sandbox.add_argument("--rows", type=int, default=1000, help="number of customers (default 1000)")
     sandbox.add_argument("--seed", type=int, default=1, help="data seed (default 1)")
+    sandbox.add_argument("--soap", action="store_true",
+                         help="serve the SOAP sandbox instead: Dynamics NAV-style Customer and Item page services")
     sandbox.set_defaults(func=cmd_sandbox)
     return root
 
