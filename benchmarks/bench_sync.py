@@ -318,8 +318,7 @@ def child_main(job: dict[str, Any]) -> dict[str, Any]:
 
 def fetch_only(app: Any, integration_id: int) -> dict[str, Any]:
     """The ceiling the sandbox and the connector set: every page read as a run reads it (the connector's own
-    next-page request and the runner's read-ahead), nothing mapped or written."""
-    from erp_sync.services.read_ahead import read_ahead
+    pages asked for ahead), nothing mapped or written."""
     from erp_sync.services.sync import source_query
 
     spec = app.integrations.get(integration_id).spec
@@ -327,7 +326,7 @@ def fetch_only(app: Any, integration_id: int) -> dict[str, Any]:
     try:
         before = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
-        fetched = sum(len(page.rows) for page in read_ahead(connector.pages(source_query(spec), None)))
+        fetched = sum(len(page.rows) for page in connector.pages(source_query(spec), None))
         wall = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_SELF)
     finally:

@@ -19,7 +19,7 @@ _TAGS = (
               "erp_sync.bootstrap", "apscheduler")),
     ("SYNC", ("erp_sync.services.sync", "erp_sync.services.page_loader", "erp_sync.services.deletes",
               "erp_sync.services.pushback", "erp_sync.services.dispatch", "erp_sync.services.seen_keys",
-              "erp_sync.services.read_ahead", "erp_sync.services.notifications", "erp_sync.services.retries",
+              "erp_sync.connectors.read_ahead", "erp_sync.services.notifications", "erp_sync.services.retries",
               "erp_sync.services.run_hooks", "erp_sync.connectors")),
 )
 

@@ -34,7 +34,6 @@ from erp_sync.errors import ErpSyncError
 from erp_sync.services.deletes import reconcile_deletes
 from erp_sync.services.page_loader import PageContext, load_page
 from erp_sync.services.pushback import PushReport, push_local_changes
-from erp_sync.services.read_ahead import read_ahead
 from erp_sync.services.record_versions import VersionedConnector
 
 log = logging.getLogger(__name__)
@@ -195,7 +194,7 @@ class SyncRunner:
                          window: Window | None, stats: RunStats, progress: ProgressCallback | None,
                          context: dict[str, Any]) -> RunOutcome:
         spec = prepared.record.spec
-        for page in read_ahead(connector.pages(source_query(spec), window)):
+        for page in connector.pages(source_query(spec), window):
             self._stop_if_asked(page.number)
             page_stats = self._load(ctx, page)
             stats.add(page_stats)

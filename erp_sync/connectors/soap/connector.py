@@ -26,6 +26,7 @@ from erp_sync.connectors.base import (
     SkippableConnectorError,
     Window,
 )
+from erp_sync.connectors.read_ahead import read_ahead
 from erp_sync.connectors.soap.client import SoapClient
 from erp_sync.connectors.soap.config import SoapConfig
 from erp_sync.connectors.soap.errors import RecordChangedError
@@ -76,7 +77,7 @@ class SoapConnector:
             since = window.since - self._config.window_overlap
             if since.tzinfo is not None:
                 since = since.astimezone(self._config.zone).replace(tzinfo=None)
-        return iter(Paginator(self._client, query, since))
+        return read_ahead(iter(Paginator(self._client, query, since)))
 
     # -- writing ---------------------------------------------------------------------------------------------
     def push(self, request: PushRequest) -> PushResult:

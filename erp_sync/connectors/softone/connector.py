@@ -29,6 +29,7 @@ from erp_sync.connectors.base import (
     SkippableConnectorError,
     Window,
 )
+from erp_sync.connectors.read_ahead import read_ahead
 from erp_sync.connectors.softone.browser import BrowserPaginator, cell
 from erp_sync.connectors.softone.client import is_transport_error, may_have_been_applied
 from erp_sync.connectors.softone.config import SoftOneConfig
@@ -82,7 +83,7 @@ class SoftOneConnector:
                                          filters=self.browser_filters(query, bounds), page_size=query.page_size,
                                          key_field=query.key_field, ahead=query.requests_ahead))
         if query.mode == "sqlData":
-            return SqlDataReader(self.session, query, bounds).pages()
+            return read_ahead(SqlDataReader(self.session, query, bounds).pages())
         if query.mode == "getTable":
             return read_table(self.session, query, bounds)
         raise ValidationError(f"unknown source mode {query.mode!r}", field="mode")

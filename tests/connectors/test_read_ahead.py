@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from erp_sync.services.read_ahead import read_ahead
+from erp_sync.connectors.read_ahead import read_ahead
 
 
 def test_items_arrive_in_order_and_at_most_one_ahead() -> None:

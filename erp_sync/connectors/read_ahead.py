@@ -1,5 +1,9 @@
 """Reading one page ahead: while a page is mapped and written, the next one is already on its way from the ERP.
 
+Used by connectors whose pages can only be asked for one after another (a SOAP bookmark, a SqlData page number);
+the SoftOne browser, which can ask for pages by offset, keeps several requests on their way itself. The runner
+adds no read-ahead of its own: the connector is the one place that decides how far ahead a read goes.
+
 The connector's page iterator runs in a helper thread that stays at most `depth` pages ahead; its pages, its
 end and its exceptions reach the caller in order, unchanged. When the caller stops early the helper stops
 after the request it is in.
