@@ -83,7 +83,8 @@ def integration_facts(engine: Engine, integration_id: int | None = None) -> list
     listed = select(INTEGRATIONS.c.id, INTEGRATIONS.c.name, INTEGRATIONS.c.is_active,
                     INTEGRATIONS.c.cron_expression, INTEGRATIONS.c.timezone, INTEGRATIONS.c.created_at,
                     INTEGRATIONS.c.activated_at, last_ok).where(
-        *(() if integration_id is None else (INTEGRATIONS.c.id == integration_id,))).subquery()
+        *(() if integration_id is None else (INTEGRATIONS.c.id == integration_id,))
+    ).cte("listed").prefix_with("MATERIALIZED")
     query = (select(listed, RUNS.c.finished_at)
              .select_from(listed.outerjoin(RUNS, RUNS.c.id == listed.c.last_success_id))
              .order_by(listed.c.id))
@@ -133,8 +134,10 @@ def p95_durations(engine: Engine, since: datetime) -> dict[int, int]:
 
 def failure_streaks(engine: Engine, integration_id: int | None = None) -> dict[int, Streak]:
     """Per integration with failures since its last success (or ever, without one): how many, from when."""
+    # Materialized: each integration's latest success is looked up once, not once per failed run.
     last_ok = select(INTEGRATIONS.c.id, _last_success_id().label("last_ok")).where(
-        *(() if integration_id is None else (INTEGRATIONS.c.id == integration_id,))).subquery()
+        *(() if integration_id is None else (INTEGRATIONS.c.id == integration_id,))
+    ).cte("last_ok").prefix_with("MATERIALIZED")
     query = (select(RUNS.c.integration_id, func.count().label("failures"), func.min(RUNS.c.started_at).label("since"))
              .select_from(RUNS.join(last_ok, last_ok.c.id == RUNS.c.integration_id))
              .where(RUNS.c.status.in_(FAILURES), or_(last_ok.c.last_ok.is_(None), RUNS.c.id > last_ok.c.last_ok))
