@@ -111,3 +111,11 @@ def test_the_editor_of_a_soap_integration_shows_its_wsdl_and_filters_as_the_edit
     assert f'value="{nav.page_url("Customer")}"' in page
     assert 'value="No=C*|WEB*; Blocked=&lt;&gt;Ship"' in page
     assert '<option value="soap" selected>' in page and '<option value="nav_page" selected>' in page
+
+
+@pytest.mark.parametrize("path", ["/integrations/9223372036854775808", "/integrations/99999999999999999999/edit",
+                                  "/integrations/2147483648/delete"])
+def test_an_integration_id_beyond_any_row_is_not_found_not_a_crash(console: FlaskClient, path: str) -> None:
+    answer = console.get(path)
+    assert answer.status_code == 404
+    assert b"does not exist" in answer.data

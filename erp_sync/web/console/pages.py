@@ -84,7 +84,7 @@ def overview_page() -> str:
                            now=_app().clock.now())
 
 
-@bp.get("/integrations/<int:integration_id>")
+@bp.get("/integrations/<id:integration_id>")
 def integration_page(integration_id: int) -> str:
     app = _app()
     record = app.integrations.get(integration_id)
@@ -99,7 +99,7 @@ def integration_page(integration_id: int) -> str:
                            now=app.clock.now())
 
 
-@bp.post("/integrations/<int:integration_id>/run")
+@bp.post("/integrations/<id:integration_id>/run")
 def run_now(integration_id: int) -> Response:
     kind = request.form.get("kind", "now")
     try:
@@ -114,26 +114,26 @@ def run_now(integration_id: int) -> Response:
     return redirect(url_for("console.integration_page", integration_id=integration_id))
 
 
-@bp.post("/integrations/<int:integration_id>/pause")
+@bp.post("/integrations/<id:integration_id>/pause")
 def pause(integration_id: int) -> Response:
     record = _app().integrations.set_active(integration_id, False)
     flash(f"{record.spec.name} is paused: the scheduler no longer runs it; run now still works.")
     return redirect(url_for("console.integration_page", integration_id=integration_id))
 
 
-@bp.post("/integrations/<int:integration_id>/resume")
+@bp.post("/integrations/<id:integration_id>/resume")
 def resume(integration_id: int) -> Response:
     record = _app().integrations.set_active(integration_id, True)
     flash(f"{record.spec.name} is active again: it runs on its schedule.")
     return redirect(url_for("console.integration_page", integration_id=integration_id))
 
 
-@bp.get("/integrations/<int:integration_id>/delete")
+@bp.get("/integrations/<id:integration_id>/delete")
 def confirm_delete(integration_id: int) -> str:
     return render_template("delete.html", record=_app().integrations.get(integration_id))
 
 
-@bp.post("/integrations/<int:integration_id>/delete")
+@bp.post("/integrations/<id:integration_id>/delete")
 def delete(integration_id: int) -> Response:
     name = _app().integrations.get(integration_id).spec.name
     _app().integrations.delete(integration_id)
@@ -146,7 +146,7 @@ def new_integration() -> str:
     return render_template("editor.html", record=None, val=_values(None), zones=_zones())
 
 
-@bp.get("/integrations/<int:integration_id>/edit")
+@bp.get("/integrations/<id:integration_id>/edit")
 def edit_integration(integration_id: int) -> str:
     record = _app().integrations.get(integration_id)
     spec = record.spec.public_dict()
