@@ -174,8 +174,17 @@ def test_an_operator_signs_in_sets_up_runs_and_pauses_an_integration_in_the_brow
         ("CUSTOMER.TRDR", "erp_id"), ("CUSTOMER.CODE", "code"), ("CUSTOMER.NAME", "name")]
     assert saved["keys"] == ["erp_id"] and saved["mappings"][0]["type"] == "integer"
     assert saved["schedule"] == {"cronExpression": "30 6 * * 1-5", "timezone": "America/New_York"}
+    # Pages one at a time, each held back by the sandbox, so the run is seen running: its counts move in place.
+    served.api("PATCH", f"/api/integrations/{integration_id}", json={"source": {"pageSize": 500, "requestsAhead": 1}})
+    sandbox_admin = served.sandbox_url.rsplit("/", 1)[0] + "/_sandbox/faults"
+    armed = httpx.post(sandbox_admin, json={"slow_page_seconds": {"seconds": 1.5, "times": 4}}, timeout=5)
+    assert armed.status_code == 200, armed.text
     page.get_by_role("button", name="Run now").click()
     first_run = page.locator("tbody.run").first
+    expect(first_run.locator('[data-field="status"]')).to_contain_text("running")
+    page.evaluate("window.notReloaded = true")
+    expect(first_run.locator('[data-count="fetched"]')).to_have_text("1,500", timeout=30_000)
+    assert page.evaluate("window.notReloaded === true")  # refreshed in place, not by reloading the page
     expect(first_run.locator('[data-field="status"]')).to_have_text("succeeded", timeout=30_000)
     expect(first_run.locator('[data-count="inserted"]')).to_have_text("2,000")
     shot(page, "04-integration")
