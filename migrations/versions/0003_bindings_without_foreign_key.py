@@ -1,4 +1,4 @@
-"""Bindings lose their foreign key to the integration, which cost ~5 µs a row of a first load on PostgreSQL.
+"""Bindings lose their foreign key to the integration, whose check slowed first loads on PostgreSQL (docs/performance.md).
 
 Revision ID: 0003
 Revises: 0002
