@@ -72,7 +72,7 @@ class SoftOneConnection(_Model):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
+        if not re.match(r"^https?://[^\s/]+\S*$", value):
             raise ValueError("must be an http(s) URL such as https://yourname.oncloud.gr/s1services")
         return value
 
@@ -84,8 +84,8 @@ class SourceSpec(_Model):
     mode: Literal["browser", "sqlData", "getTable"] = "browser"
     cursor_field: str | None = Field(default=None, max_length=128)
     key_field: str | None = Field(default=None, max_length=128)
-    page_size: int = Field(default=5000, ge=1, le=50_000)
-    requests_ahead: int = Field(default=4, ge=1, le=8)
+    page_size: int = Field(default=5000, ge=1, le=50_000, strict=True)  # not "100" or true: say what you mean
+    requests_ahead: int = Field(default=4, ge=1, le=8, strict=True)
     params: dict[str, str] = Field(default_factory=dict)
     push_object: str | None = None
     push_table: str | None = None
@@ -157,7 +157,7 @@ class IntegrationSpec(_Model):
     mappings: list[MappingSpec] = Field(min_length=1, max_length=500)
     keys: list[Identifier] = Field(min_length=1, max_length=16)
     schedule: ScheduleSpec
-    is_active: bool = True
+    is_active: bool = Field(default=True, strict=True)  # "yes" or 1 is a typo, not a decision
     direction: Literal["one_way", "two_way"] = "one_way"
     conflict_policy: Literal["erp_wins", "local_wins", "newest_wins"] = "erp_wins"
     delete_policy: Literal["ignore", "soft_delete", "hard_delete"] = "ignore"
