@@ -89,12 +89,7 @@ def active_run_id(engine: Engine, integration_id: int, now: datetime) -> int | N
 def renew_lease(conn: Connection, lease: Lease, now: datetime, ttl: timedelta) -> None:
     """Extend the lease inside the caller's transaction; raises LeaseLostError if another run took it over or the
     integration was deleted meanwhile."""
-    result = conn.execute(
-        update(INTEGRATIONS)
-        .where(INTEGRATIONS.c.id == lease.integration_id, INTEGRATIONS.c.lease_token == lease.token,
-               INTEGRATIONS.c.lease_owner == lease.owner)
-        .values(lease_expires_at=now + ttl)
-    )
+    result = conn.execute(update(INTEGRATIONS).where(*_held(lease)).values(lease_expires_at=now + ttl))
     if result.rowcount != 1:
         raise _lease_lost(conn, lease)
 
@@ -111,12 +106,60 @@ def _lease_lost(conn: Connection, lease: Lease) -> LeaseLostError:
         "over after this one stopped heartbeating. This run's page was rolled back.")
 
 
-def release_lease(conn: Connection, lease: Lease) -> None:
-    conn.execute(
-        update(INTEGRATIONS)
-        .where(INTEGRATIONS.c.id == lease.integration_id, INTEGRATIONS.c.lease_token == lease.token)
-        .values(lease_owner=None, lease_expires_at=None, lease_run_id=None)
-    )
+def check_lease(engine: Engine, lease: Lease, now: datetime, ttl: timedelta) -> None:
+    """A fenced renewal in a transaction of its own: before a write outside the database (a push to the ERP),
+    proof that the run still holds its lease. Raises LeaseLostError otherwise."""
+    with engine.begin() as conn:
+        renew_lease(conn, lease, now, ttl)
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """How a run ended, as its run row records it."""
+
+    status: str
+    finished_at: datetime
+    duration_ms: int
+    counts: dict[str, int]
+    error_code: str | None = None
+    error_message: str | None = None
+    details: dict[str, Any] | None = None
+    watermark_after: str | None = None
+
+    def run_values(self) -> dict[str, Any]:
+        return {"status": self.status, "finished_at": self.finished_at, "duration_ms": self.duration_ms,
+                "error_code": self.error_code, "error_message": self.error_message, "details": self.details,
+                "watermark_after": self.watermark_after, **self.counts}
+
+
+def finish(engine: Engine, lease: Lease, end: RunEnd, watermark: str | None) -> None:
+    """End a run that holds its lease, in one transaction: the integration's status (and `watermark`, when given),
+    the lease released and the run row, each UPDATE fenced by the lease token. Raises LeaseLostError, writing
+    nothing, when another run took the lease over (or the integration was deleted)."""
+    values: dict[str, Any] = {"last_sync_at": end.finished_at, "last_status": end.status,
+                              "last_run_id": lease.run_id, "lease_owner": None, "lease_expires_at": None,
+                              "lease_run_id": None}
+    if watermark is not None:
+        values["watermark"] = watermark
+    with engine.begin() as conn:
+        result = conn.execute(update(INTEGRATIONS).where(*_held(lease)).values(**values))
+        if result.rowcount != 1:
+            raise _lease_lost(conn, lease)
+        result = conn.execute(update(RUNS).where(RUNS.c.id == lease.run_id, RUNS.c.lease_token == lease.token)
+                              .values(**end.run_values()))
+        if result.rowcount != 1:
+            raise _lease_lost(conn, lease)
+
+
+def record_end(engine: Engine, run_id: int, end: RunEnd) -> None:
+    """Record the end of a run that holds no lease (it was skipped, or lost its lease): its own run row only."""
+    with engine.begin() as conn:
+        update_run(conn, run_id, **end.run_values())
+
+
+def _held(lease: Lease) -> tuple[Any, ...]:
+    return (INTEGRATIONS.c.id == lease.integration_id, INTEGRATIONS.c.lease_token == lease.token,
+            INTEGRATIONS.c.lease_owner == lease.owner)
 
 
 def update_run(conn: Connection, run_id: int, **values: Any) -> None:

@@ -24,16 +24,17 @@ BATCH = 500
 SCAN_BATCH = 5000  # bound keys checked against the seen ones at a time
 
 
-def reconcile_deletes(ctx: PageContext, now: datetime, stats: RunStats) -> None:
+def reconcile_deletes(ctx: PageContext, stats: RunStats) -> None:
     """Apply the delete policy to bound records not seen in this complete scan, counting each committed batch
-    into `stats.deleted` (a dry run counts what it would delete)."""
+    into `stats.deleted` (a dry run counts what it would delete). Each batch renews the lease with its own `now`:
+    a long delete phase keeps its lease, and a run whose lease was taken over deletes nothing more."""
     gone = _gone(ctx)
     if ctx.dry_run:
         stats.deleted += len(gone)
         return
     for start in range(0, len(gone), BATCH):
         batch = gone[start:start + BATCH]
-        _delete_batch(ctx, batch, now)
+        _delete_batch(ctx, batch, ctx.clock.now())
         stats.deleted += len(batch)
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert
 
+from erp_sync.clock import Clock
 from erp_sync.connectors.base import Page
 from erp_sync.db import bindings
 from erp_sync.db.models import CONFLICTS, ROW_ERRORS
@@ -32,6 +33,7 @@ class PageContext:
     """What every page of one run shares."""
 
     engine: Engine
+    clock: Clock  # a fresh `now` for every lease renewal
     spec: IntegrationSpec
     integration_id: int
     run_id: int

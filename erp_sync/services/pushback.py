@@ -20,7 +20,7 @@ from sqlalchemy import insert
 from erp_sync.connectors.base import ErpConnector, PushRequest, PushResult
 from erp_sync.db import bindings, versions
 from erp_sync.db.models import ROW_ERRORS
-from erp_sync.db.runs import renew_lease
+from erp_sync.db.runs import check_lease, renew_lease
 
 if TYPE_CHECKING:
     from erp_sync.services.page_loader import PageContext
@@ -97,16 +97,19 @@ def _pushed_columns(ctx: PageContext) -> list[str]:
             if not m.read_only and m.source.lower().rsplit(".", 1)[-1] != cursor]
 
 
-def push_local_changes(ctx: PageContext, connector: ErpConnector, now: datetime,
-                       report: PushReport | None = None) -> PushReport:
-    """Push every local change; `report` (returned) counts them as they go, so a failure midway keeps the count."""
+def push_local_changes(ctx: PageContext, connector: ErpConnector, report: PushReport | None = None) -> PushReport:
+    """Push every local change; `report` (returned) counts them as they go, so a failure midway keeps the count.
+    The lease is checked before each push (a run whose lease was taken over sends the ERP nothing more) and
+    renewed again where the push's outcome is recorded, each time with a fresh `now`."""
     report = report if report is not None else PushReport()
     pushed = _pushed_columns(ctx)
     for change in _local_changes(ctx):
         if ctx.dry_run:
             report.pushed += 1
             continue
+        check_lease(ctx.engine, ctx.lease, ctx.clock.now(), ctx.lease_ttl)
         result = connector.push(_request(ctx, change, pushed))
+        now = ctx.clock.now()
         with ctx.engine.begin() as conn:
             renew_lease(conn, ctx.lease, now, ctx.lease_ttl)  # also proves the integration still exists (`Binding`)
             if result.accepted:

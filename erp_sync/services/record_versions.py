@@ -36,6 +36,7 @@ from erp_sync.connectors.base import (
 )
 from erp_sync.db import bindings, versions
 from erp_sync.db.models import CONFLICTS
+from erp_sync.db.runs import renew_lease
 
 if TYPE_CHECKING:
     from erp_sync.services.page_loader import PageContext
@@ -112,7 +113,8 @@ class VersionedConnector:
 
     def _record_conflict(self, request: PushRequest, stale: PushResult, local: Mapping[str, Any] | None) -> None:
         ctx = self._ctx
-        with ctx.engine.begin() as conn:
+        with ctx.engine.begin() as conn:  # fenced: the push that follows is this run's only while it holds the lease
+            renew_lease(conn, ctx.lease, ctx.clock.now(), ctx.lease_ttl)
             local_key = bindings.local_keys_for(conn, ctx.integration_id, [request.record_id or ""]).get(
                 request.record_id or "")
             conn.execute(insert(CONFLICTS).values(

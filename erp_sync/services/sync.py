@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from erp_sync.clock import Clock
 from erp_sync.connectors.base import ErpConnector, Page, Query, Window, redact
 from erp_sync.db import bindings, runs
-from erp_sync.db.models import INTEGRATIONS
 from erp_sync.db.repository import IntegrationRecord, IntegrationRepository
 from erp_sync.db.target import TargetTable, Upserter
 from erp_sync.domain import run as rules
@@ -138,8 +137,9 @@ class SyncRunner:
         lease = runs.acquire_lease(self._engine, integration_id, self.owner, run_id, now, self._ttl)
         if lease is None:
             active = runs.active_run_id(self._engine, integration_id, now)
-            self._finish_row(run_id, now, now, RunStatus.SKIPPED, RunStats(), "SYNC_IN_PROGRESS",
-                             f"run {active} of integration {integration_id} was still running", None, None)
+            runs.record_end(self._engine, run_id, self._end(
+                now, RunStatus.SKIPPED, RunStats(), "SYNC_IN_PROGRESS",
+                f"run {active} of integration {integration_id} was still running", None, None))
             raise self._in_progress(integration_id, active, run_id)
         with self._engine.begin() as conn:
             runs.update_run(conn, run_id, full=full, dry_run=dry_run, watermark_before=record.watermark)
@@ -181,8 +181,9 @@ class SyncRunner:
         assume_new, target_empty = (False, False) if prepared.dry_run else self._first_load(prepared.record.id,
                                                                                           upserter)
         ctx = PageContext(
-            engine=self._engine, spec=spec, integration_id=prepared.record.id, run_id=prepared.run_id,
-            lease=prepared.lease, lease_ttl=self._ttl, plan=plan, upserter=upserter, dry_run=prepared.dry_run,
+            engine=self._engine, clock=self._clock, spec=spec, integration_id=prepared.record.id,
+            run_id=prepared.run_id, lease=prepared.lease, lease_ttl=self._ttl, plan=plan, upserter=upserter,
+            dry_run=prepared.dry_run,
             track_seen=complete_scan and spec.delete_policy != "ignore",
             assume_new=assume_new, target_empty=target_empty, adopting=assume_new and not target_empty)
         try:
@@ -238,11 +239,11 @@ class SyncRunner:
         the run's details."""
         details: dict[str, Any] = {}
         if ctx.track_seen:
-            reconcile_deletes(ctx, self._clock.now(), stats)
+            reconcile_deletes(ctx, stats)
         if prepared.record.spec.direction == "two_way":
             push, errors_before = PushReport(), stats.errors
             try:
-                push_local_changes(ctx, VersionedConnector(ctx, connector), self._clock.now(), push)
+                push_local_changes(ctx, VersionedConnector(ctx, connector), push)
             finally:
                 stats.pushed, stats.errors = push.pushed, errors_before + push.failed
             details["push"] = push.as_dict()
@@ -296,29 +297,23 @@ class SyncRunner:
 
     def _finish(self, prepared: PreparedRun, status: str, stats: RunStats, code: str | None,
                 message: str | None, watermark: str | None, details: dict[str, Any]) -> RunOutcome:
-        now = self._clock.now()
-        self._finish_row(prepared.run_id, prepared.started_at, now, status, stats, code, message, watermark,
-                         details or None, lease=prepared.lease,
-                         integration_id=prepared.record.id,
-                         keep_watermark=prepared.record.watermark)
+        """Record the end; a run that lost its lease records it on its own run row only (LEASE_LOST)."""
+        end = self._end(prepared.started_at, status, stats, code, message,
+                        watermark or prepared.record.watermark, details)
+        if code == "LEASE_LOST":
+            runs.record_end(self._engine, prepared.run_id, end)
+        else:
+            try:
+                runs.finish(self._engine, prepared.lease, end, watermark)
+            except runs.LeaseLostError as lost:
+                return self._failed(prepared, stats, lost.code, lost.message, {})
         return RunOutcome(prepared.run_id, status, stats, code, message, details)
 
-    def _finish_row(self, run_id: int, started_at: datetime, now: datetime, status: str, stats: RunStats,
-                    code: str | None, message: str | None, watermark: str | None,
-                    details: dict[str, Any] | None = None, *, lease: runs.Lease | None = None,
-                    integration_id: int | None = None, keep_watermark: str | None = None) -> None:
-        with self._engine.begin() as conn:  # the counts too: deletes and pushes come after the last page
-            runs.update_run(conn, run_id, status=str(status), finished_at=now, error_code=code,
-                            error_message=message, details=details, **stats.as_dict(),
-                            duration_ms=int((now - started_at).total_seconds() * 1000),
-                            watermark_after=watermark or keep_watermark)
-            if lease is not None and code != "LEASE_LOST":
-                values: dict[str, Any] = {"last_sync_at": now, "last_status": str(status), "last_run_id": run_id}
-                if watermark is not None:
-                    values["watermark"] = watermark
-                conn.execute(update(INTEGRATIONS).where(INTEGRATIONS.c.id == integration_id)
-                             .values(**values))
-                runs.release_lease(conn, lease)
+    def _end(self, started_at: datetime, status: str, stats: RunStats, code: str | None, message: str | None,
+             watermark: str | None, details: dict[str, Any] | None) -> runs.RunEnd:
+        now = self._clock.now()
+        return runs.RunEnd(str(status), now, int((now - started_at).total_seconds() * 1000), stats.as_dict(),
+                           code, message, details or None, watermark)
 
     def _in_progress(self, integration_id: int, active: int | None, skipped: int | None) -> SyncInProgressError:
         return SyncInProgressError(
