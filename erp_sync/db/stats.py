@@ -66,8 +66,9 @@ class Streak:
     since: datetime | None
 
 
-def _only(integration_id: int | None) -> tuple[Any, ...]:
-    return () if integration_id is None else (RUNS.c.integration_id == integration_id,)
+def _one(column: Any, integration_id: int | None) -> tuple[Any, ...]:
+    """The condition that keeps one integration's rows, or none when `integration_id` is None (all of them)."""
+    return () if integration_id is None else (column == integration_id,)
 
 
 def _last_success_id() -> Any:
@@ -83,7 +84,7 @@ def integration_facts(engine: Engine, integration_id: int | None = None) -> list
     listed = select(INTEGRATIONS.c.id, INTEGRATIONS.c.name, INTEGRATIONS.c.is_active,
                     INTEGRATIONS.c.cron_expression, INTEGRATIONS.c.timezone, INTEGRATIONS.c.created_at,
                     INTEGRATIONS.c.activated_at, last_ok).where(
-        *(() if integration_id is None else (INTEGRATIONS.c.id == integration_id,))
+        *_one(INTEGRATIONS.c.id, integration_id)
     ).cte("listed").prefix_with("MATERIALIZED")
     query = (select(listed, RUNS.c.finished_at)
              .select_from(listed.outerjoin(RUNS, RUNS.c.id == listed.c.last_success_id))
@@ -110,7 +111,7 @@ def range_stats(engine: Engine, since: datetime, long_ms: int,
         func.sum(case((abandoned, 1), else_=0)).label("abandoned"),
         func.min(case((abandoned, RUNS.c.started_at))).label("first_abandoned_at"),
         func.max(case((abandoned, RUNS.c.id))).label("last_abandoned_id"),
-    ).where(RUNS.c.started_at >= since, RUNS.c.status.in_(EXECUTIONS), *_only(integration_id))
+    ).where(RUNS.c.started_at >= since, RUNS.c.status.in_(EXECUTIONS), *_one(RUNS.c.integration_id, integration_id))
              .group_by(RUNS.c.integration_id))
     with reader(engine).connect() as conn:
         return {r.integration_id: RangeStats(
@@ -136,7 +137,7 @@ def failure_streaks(engine: Engine, integration_id: int | None = None) -> dict[i
     """Per integration with failures since its last success (or ever, without one): how many, from when."""
     # Materialized: each integration's latest success is looked up once, not once per failed run.
     last_ok = select(INTEGRATIONS.c.id, _last_success_id().label("last_ok")).where(
-        *(() if integration_id is None else (INTEGRATIONS.c.id == integration_id,))
+        *_one(INTEGRATIONS.c.id, integration_id)
     ).cte("last_ok").prefix_with("MATERIALIZED")
     query = (select(RUNS.c.integration_id, func.count().label("failures"), func.min(RUNS.c.started_at).label("since"))
              .select_from(RUNS.join(last_ok, last_ok.c.id == RUNS.c.integration_id))
@@ -156,8 +157,7 @@ def recent_runs(engine: Engine, per_integration: int = 10,
                     .order_by(inner.c.id.desc()).limit(1).offset(per_integration - 1).scalar_subquery())
     # Materialized first, so that both databases seek each integration's id range instead of scanning every run.
     listed = select(INTEGRATIONS.c.id.label("integration_id"), func.coalesce(oldest_shown, 0).label("from_id"))
-    if integration_id is not None:
-        listed = listed.where(INTEGRATIONS.c.id == integration_id)
+    listed = listed.where(*_one(INTEGRATIONS.c.id, integration_id))
     bounds = listed.cte("bounds").prefix_with("MATERIALIZED")
     # The few skipped or claimed runs inside an id range are dropped below rather than by SQL.
     query = (select(RUNS).select_from(bounds.join(RUNS, and_(RUNS.c.integration_id == bounds.c.integration_id,
