@@ -27,6 +27,7 @@ from erp_sync.db.engine import make_engine, make_session_factory
 from erp_sync.db.failures import database_error, unavailable
 from erp_sync.db.repository import IntegrationRepository
 from erp_sync.domain.integration import IntegrationSpec, SoftOneConnection
+from erp_sync.domain.run import Trigger
 from erp_sync.domain.soap import SoapConnection
 from erp_sync.errors import ErpSyncError
 from erp_sync.scheduling.scheduler import JobScheduler, ScheduleEntry
@@ -145,7 +146,7 @@ class ErpSync:
         if self.stopping.is_set():
             return None
         try:
-            return self.runner.run(integration_id, "schedule", scheduled_for=scheduled_for)
+            return self.runner.run(integration_id, Trigger.SCHEDULE, scheduled_for=scheduled_for)
         except Exception as exc:
             failure = self.database_unavailable(exc)
             if failure is None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from erp_sync.demo import DEMO_NAME
+from erp_sync.domain.run import Trigger
 from erp_sync.errors import ErpSyncError
 from erp_sync.log_format import formatter as log_format_of
 from erp_sync.settings import ConfigurationError
@@ -150,7 +151,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         record = app.integrations.get(args.integration_id)
         print(f"erp-sync: running integration {record.id} ({record.spec.name})"
               f"{' full' if args.full else ''}{' dry-run' if args.dry_run else ''}", file=sys.stderr)
-        outcome = app.runner.run(args.integration_id, "cli", full=args.full, dry_run=args.dry_run,
+        outcome = app.runner.run(args.integration_id, Trigger.CLI, full=args.full, dry_run=args.dry_run,
                                  progress=progress)
         interrupted = stop.is_set()
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from erp_sync.domain.run import Trigger
 from erp_sync.errors import ErpSyncError
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def start_first_demo_run(app: Any, integration_id: int) -> int | None:
     log.info("running the demo integration %s once now, at start-up (its first load); from then on its schedule "
              "runs it every minute", integration_id, extra={"integration_id": integration_id})
     try:
-        started = app.dispatch.start(integration_id, "startup")
+        started = app.dispatch.start(integration_id, Trigger.STARTUP)
     except ErpSyncError as exc:  # another process runs it already: that run loads the customers
         log.info("the demo's first run did not start: %s", exc, extra={"integration_id": integration_id})
         return None

@@ -50,12 +50,6 @@ class ConfigurationError(ErpSyncError):
     code = "CONFIGURATION_ERROR"
 
 
-class SyncError(ErpSyncError):
-    """A run could not finish; `details` names the integration, run and page where known."""
-
-    code = "SYNC_FAILED"
-
-
 # Every code the package can raise. A test checks that each one is documented in api/errors.md and mapped in
 # erp_sync.web.errors, and that no code is raised that is missing from here.
 CODES: frozenset[str] = frozenset(

@@ -88,11 +88,6 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    @property
-    def uses_embedded_default(self) -> bool:
-        """True when nothing was configured: SQLite in the instance folder, the sandbox on."""
-        return self.is_sqlite and self.sandbox_enabled
-
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}

@@ -9,11 +9,11 @@ A binding whose ERP record a complete scan no longer found is kept as a *tombsto
 hash forgotten): it is what stops a deleted record's local row from being pushed back as a new record. Lookups
 report its row hash as TOMBSTONED, so a record that comes back is imported again, and the import's upsert clears
 the tombstone.
-Two-way sync uses the small operations at the end: pending pushes, their outcome, and
-the reference that makes a retried insert findable. Every function runs inside the caller's transaction; the bulk
-ones follow the same speed rules as the target upsert (DBAPI writes: multi-row VALUES on SQLite, executemany on
-PostgreSQL; for big PostgreSQL pages, bindings that exist are updated by one merge statement fed by JSON arrays, see
-_MERGE_POSTGRES, and new ones are COPYed in).
+Two-way sync uses the small operations at the end: a refused push kept pending with the ERP's message, and lookups
+by local key (an accepted push is an ordinary upsert, which clears the push state). Every function runs inside
+the caller's transaction; the bulk ones follow the same speed rules as the target upsert (DBAPI writes: multi-row
+VALUES on SQLite, executemany on PostgreSQL; for big PostgreSQL pages, bindings that exist are updated by one merge
+statement fed by JSON arrays, see _MERGE_POSTGRES, and new ones are COPYed in).
 """
 
 from __future__ import annotations
@@ -327,38 +327,11 @@ def _rows(conn: Connection, where: Any) -> list[BindingRow]:
     return [BindingRow(*row) for row in conn.execute(sa.select(*columns).where(where).order_by(BINDINGS.c.erp_key))]
 
 
-def mark_pending(conn: Connection, integration_id: int, erp_keys: Sequence[str]) -> int:
-    """Flag these bindings as having a local change waiting to be pushed; returns how many were found."""
-    marked = 0
-    for chunk in _chunks(conn, list(erp_keys), 1):
-        statement = (sa.update(BINDINGS).where(BINDINGS.c.integration_id == integration_id,
-                                               BINDINGS.c.erp_key.in_(chunk))
-                     .values(push_state=PENDING, push_error=None))
-        marked += conn.execute(statement).rowcount
-    return marked
-
-
-def mark_synced(conn: Connection, integration_id: int, erp_key: str, row_hash: str, synced_at: datetime, *,
-                new_erp_key: str | None = None) -> bool:
-    """The ERP accepted the push: store the pushed values' hash and clear the push state. `new_erp_key` re-keys a
-    binding whose record the ERP has just created. Returns whether the binding existed."""
-    values: dict[str, Any] = {"row_hash": row_hash, "source_hash": None, "synced_at": synced_at, "push_state": None,
-                              "push_error": None}
-    if new_erp_key is not None:
-        values["erp_key"] = new_erp_key
-    return conn.execute(sa.update(BINDINGS).where(_this(integration_id, erp_key)).values(**values)).rowcount == 1
-
-
 def mark_failed(conn: Connection, integration_id: int, erp_key: str, error: str) -> bool:
     """The ERP refused the push: keep it pending, with the reason, so nothing is lost."""
     statement = (sa.update(BINDINGS).where(_this(integration_id, erp_key))
                  .values(push_state=PENDING, push_error=error[:4000]))
     return conn.execute(statement).rowcount == 1
-
-
-def pending(conn: Connection, integration_id: int) -> list[BindingRow]:
-    """The bindings waiting for a push, in ERP key order."""
-    return _rows(conn, sa.and_(BINDINGS.c.integration_id == integration_id, BINDINGS.c.push_state == PENDING))
 
 
 def find_by_local_key(conn: Connection, integration_id: int, local_keys: Sequence[str]) -> dict[str, BindingRow]:
@@ -370,9 +343,3 @@ def find_by_local_key(conn: Connection, integration_id: int, local_keys: Sequenc
         rows = sorted(_rows(conn, where), key=lambda row: row.erp_deleted_at is None)  # tombstones first
         found.update((row.local_key, row) for row in rows)
     return found
-
-
-def set_reference(conn: Connection, integration_id: int, erp_key: str, reference: str | None) -> bool:
-    """Store the idempotency reference written into the ERP record with a push (looked up before a retry)."""
-    statement = sa.update(BINDINGS).where(_this(integration_id, erp_key)).values(reference=reference)
-    return conn.execute(statement).rowcount == 1

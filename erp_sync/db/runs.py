@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, upda
 from sqlalchemy.exc import IntegrityError
 
 from erp_sync.db.models import INTEGRATIONS, RUNS
-from erp_sync.domain.run import RunStatus
+from erp_sync.domain.run import RunStatus, Trigger
 from erp_sync.errors import ErpSyncError
 
 
@@ -34,7 +34,7 @@ class LeaseLostError(ErpSyncError):
     code = "LEASE_LOST"
 
 
-def claim_slot(engine: Engine, integration_id: int, scheduled_for: datetime, trigger: str, owner: str,
+def claim_slot(engine: Engine, integration_id: int, scheduled_for: datetime, trigger: Trigger, owner: str,
                now: datetime) -> int | None:
     """Insert the run row for a scheduled slot; None when another scheduler claimed it first."""
     try:
@@ -48,7 +48,7 @@ def claim_slot(engine: Engine, integration_id: int, scheduled_for: datetime, tri
         return None
 
 
-def open_run(engine: Engine, integration_id: int, trigger: str, owner: str, now: datetime, *,
+def open_run(engine: Engine, integration_id: int, trigger: Trigger, owner: str, now: datetime, *,
              full: bool, dry_run: bool) -> int:
     """A run row for an unscheduled trigger (API, cron endpoint, CLI)."""
     with engine.begin() as conn:
@@ -230,7 +230,7 @@ def record_missed(engine: Engine, integration_id: int, scheduled_for: datetime, 
     try:
         with engine.begin() as conn:
             conn.execute(insert(RUNS).values(
-                integration_id=integration_id, scheduled_for=scheduled_for, trigger="schedule",
+                integration_id=integration_id, scheduled_for=scheduled_for, trigger=Trigger.SCHEDULE,
                 status=RunStatus.SKIPPED, started_at=now, finished_at=now, duration_ms=0, error_code=None,
                 error_message="missed: no scheduler was running at this slot and it is past the catch-up grace",
                 pages=0, fetched=0, inserted=0, updated=0, unchanged=0, deleted=0, pushed=0, conflicts=0, errors=0))

@@ -169,11 +169,6 @@ class TargetTable:
         other (a type no mapping may write)."""
         return column_kind(self.table.columns[column].type)
 
-    def upserter(self, columns: Sequence[tuple[str, str]], keys: Sequence[str], *,
-                 soft_delete_column: str | None = None) -> Upserter:
-        """An `Upserter` for these (column, mapping type) pairs and keys; build one per run."""
-        return Upserter(self, columns, keys, soft_delete_column=soft_delete_column)
-
 
 class Upserter:
     """Writes pages of value tuples (in `columns` order) into a target table, within the caller's transaction."""

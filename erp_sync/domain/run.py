@@ -29,11 +29,14 @@ class RunStatus(StrEnum):
 
 
 class Trigger(StrEnum):
+    """Who started a run: the list of api/openapi.yaml's Run.trigger, in its order."""
+
     SCHEDULE = "schedule"
-    CRON = "cron"
     API = "api"
+    CRON = "cron"
     CLI = "cli"
     STARTUP = "startup"
+    RETRY = "retry"  # erp_sync.services.run_hooks: a failed scheduled run, run again
 
 
 @dataclass

@@ -11,6 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+from erp_sync.domain.run import Trigger
 from erp_sync.errors import ErpSyncError
 from erp_sync.services.integrations import IntegrationService
 from erp_sync.services.sync import PreparedRun, RunOutcome, SyncRunner
@@ -32,7 +33,7 @@ class SyncDispatcher:
         self._integrations = integrations
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="erp-sync-run")
 
-    def start(self, integration_id: int, trigger: str, *, full: bool = False, dry_run: bool = False,
+    def start(self, integration_id: int, trigger: Trigger, *, full: bool = False, dry_run: bool = False,
               require_active: bool = True) -> StartedRun:
         record = self._integrations.get(integration_id)
         if require_active and not record.spec.is_active:
@@ -46,7 +47,7 @@ class SyncDispatcher:
     def _submit(self, prepared: PreparedRun) -> Future[RunOutcome]:
         return self._pool.submit(self._runner.execute, prepared)
 
-    def start_all(self, trigger: str) -> tuple[list[StartedRun], list[dict[str, object]]]:
+    def start_all(self, trigger: Trigger) -> tuple[list[StartedRun], list[dict[str, object]]]:
         """Start every active integration; returns the started runs and, per integration skipped, why.
 
         Raises SYNC_IN_PROGRESS when nothing started because every active integration was already running: an

@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from erp_sync.clock import Clock
 from erp_sync.db import run_events, totals
 from erp_sync.db.repository import IntegrationRecord, IntegrationRepository
-from erp_sync.domain.run import RunStatus
+from erp_sync.domain.run import RunStatus, Trigger
 from erp_sync.errors import ErpSyncError
 from erp_sync.services.monitoring import MonitoringService
 from erp_sync.services.notifications import Event, Notifier, Target
@@ -35,7 +35,7 @@ from erp_sync.services.sync import SyncRunner
 
 log = logging.getLogger(__name__)
 
-RETRIED_TRIGGERS = frozenset({"schedule", "retry"})
+RETRIED_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.RETRY})
 NOT_RETRIED = frozenset({  # causes a second attempt cannot fix
     "ERP_BAD_CREDENTIALS", "INVALID_MAPPING", "VALIDATION_ERROR", "UNKNOWN_COLUMN", "UNKNOWN_TABLE",
     "UNKNOWN_SCHEMA", "FORBIDDEN_TARGET", "UNIQUE_KEY_MISSING", "TOO_MANY_ROW_ERRORS", "DELETE_GUARD",
@@ -120,7 +120,7 @@ class AfterRun:
                 outcome.error_code in NOT_RETRIED or outcome.details.get("interrupted"):
             return
         policy = self._repo.get(integration_id).spec.options.retry
-        first = (run_events.retry_of(self._engine, outcome.run_id) or outcome.run_id) if trigger == "retry" \
+        first = (run_events.retry_of(self._engine, outcome.run_id) or outcome.run_id) if trigger == Trigger.RETRY \
             else outcome.run_id
         done = run_events.retries_of(self._engine, first)
         if done >= policy.attempts:
@@ -140,7 +140,7 @@ class AfterRun:
         try:
             if not self._repo.get(integration_id).spec.is_active:
                 return
-            prepared = self._runner.prepare(integration_id, "retry")
+            prepared = self._runner.prepare(integration_id, Trigger.RETRY)
             if prepared is not None:
                 run_events.mark_retry(self._engine, prepared.run_id, first)
                 self._runner.execute(prepared)

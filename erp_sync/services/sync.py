@@ -27,7 +27,7 @@ from erp_sync.db.target import TargetTable, Upserter
 from erp_sync.domain import run as rules
 from erp_sync.domain.integration import IntegrationSpec
 from erp_sync.domain.mapping import FieldMapping, MappingPlan
-from erp_sync.domain.run import RunStats, RunStatus
+from erp_sync.domain.run import RunStats, RunStatus, Trigger
 from erp_sync.domain.soap import filter_pairs
 from erp_sync.errors import ErpSyncError
 from erp_sync.services.deletes import reconcile_deletes
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 ConnectorFactory = Callable[[IntegrationSpec], ErpConnector]
 ProgressCallback = Callable[[RunStats], None]
-AfterRunHook = Callable[[int, str, "RunOutcome"], None]  # (integration id, trigger, outcome)
+AfterRunHook = Callable[[int, Trigger, "RunOutcome"], None]  # (integration id, trigger, outcome)
 
 
 class SyncInProgressError(ErpSyncError):
@@ -57,7 +57,7 @@ class PreparedRun:
     run_id: int
     record: IntegrationRecord
     lease: runs.Lease
-    trigger: str
+    trigger: Trigger
     full: bool
     dry_run: bool
     started_at: datetime
@@ -105,7 +105,7 @@ class SyncRunner:
         self._after_run = after_run  # erp_sync.services.run_hooks: totals, pause, notifications, retries
 
     # -- the public entry points -------------------------------------------------------------------------------
-    def run(self, integration_id: int, trigger: str, *, scheduled_for: datetime | None = None,
+    def run(self, integration_id: int, trigger: Trigger, *, scheduled_for: datetime | None = None,
             full: bool = False, dry_run: bool = False, progress: ProgressCallback | None = None) -> RunOutcome:
         """Run one sync to the end; a slot already claimed elsewhere or a live lease give a `skipped` outcome."""
         try:
@@ -118,7 +118,7 @@ class SyncRunner:
             return RunOutcome(None, RunStatus.SKIPPED, error_message="slot already claimed by another scheduler")
         return self.execute(prepared, progress)
 
-    def prepare(self, integration_id: int, trigger: str, *, scheduled_for: datetime | None = None,
+    def prepare(self, integration_id: int, trigger: Trigger, *, scheduled_for: datetime | None = None,
                 full: bool = False, dry_run: bool = False) -> PreparedRun | None:
         """Claim the slot (scheduled runs) or open a run, then take the lease. None: the slot was taken."""
         record = self._repo.get(integration_id)

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from erp_sync.domain.run import Trigger
 from erp_sync.errors import ValidationError
 from erp_sync.web import runs_answer, serialize
 from erp_sync.web.auth import cron_required
@@ -59,14 +60,14 @@ def sync_integration() -> Response:
     integration_id = _integration_id()
     wait = bool_arg(request.args.get("wait"), "wait")
     full = bool_arg(request.args.get("full"), "full")
-    return runs_answer.answer(_app(), integration_id, trigger="cron", full=full, dry_run=False, wait=wait,
+    return runs_answer.answer(_app(), integration_id, trigger=Trigger.CRON, full=full, dry_run=False, wait=wait,
                               require_active=True)
 
 
 @bp.post("/api/sync")
 @cron_required
 def sync_all() -> Response:
-    started, skipped = _app().dispatch.start_all("cron")
+    started, skipped = _app().dispatch.start_all(Trigger.CRON)
     return ok({"jobs": [runs_answer.started(job) for job in started], "skipped": skipped}, 202)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from erp_sync.domain.run import Trigger
 from erp_sync.errors import ValidationError
 from erp_sync.web import runs_answer, serialize
 from erp_sync.web.auth import admin_required
@@ -106,7 +107,7 @@ def sync_integration(integration_id: int) -> Response:
     full = bool_arg(options.get("full"), "full")
     dry_run = bool_arg(options.get("dryRun"), "dryRun")
     wait = bool_arg(options.get("wait"), "wait")
-    return runs_answer.answer(_app(), integration_id, trigger="api", full=full, dry_run=dry_run, wait=wait,
+    return runs_answer.answer(_app(), integration_id, trigger=Trigger.API, full=full, dry_run=dry_run, wait=wait,
                               require_active=False)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response
 
+from erp_sync.domain.run import Trigger
 from erp_sync.web import serialize
 from erp_sync.web.envelope import failure, ok
 
@@ -16,7 +17,7 @@ def started(job: Any) -> dict[str, Any]:
             "startTime": serialize.iso(job.started_at)}
 
 
-def answer(app: Any, integration_id: int, *, trigger: str, full: bool, dry_run: bool, wait: bool,
+def answer(app: Any, integration_id: int, *, trigger: Trigger, full: bool, dry_run: bool, wait: bool,
            require_active: bool) -> Response:
     job = app.dispatch.start(integration_id, trigger, full=full, dry_run=dry_run, require_active=require_active)
     if not wait:

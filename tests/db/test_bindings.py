@@ -46,20 +46,18 @@ def test_upsert_then_hashes_for_reads_a_page_back_in_one_call(engine: Engine) ->
 
 
 @pytest.mark.parametrize("count", [150, 1500])
-def test_upsert_updates_changed_bindings_clears_push_state_and_keeps_the_reference(engine: Engine,
-                                                                                     count: int) -> None:
+def test_upsert_updates_changed_bindings_and_clears_push_state(engine: Engine, count: int) -> None:
     later = T0 + timedelta(hours=1)
     with engine.begin() as conn:
         bindings.upsert(conn, 1, rows(count), T0)
         bindings.mark_failed(conn, 1, "3", "refused")
-        bindings.set_reference(conn, 1, "3", "ref-3")
         changed = [(e, lk, "new" + h, "new" + s) for e, lk, h, s in rows(count)[:100]]
         assert bindings.upsert(conn, 1, changed, later) == 100
     with engine.begin() as conn:
         found = bindings.hashes_for(conn, 1, [str(i) for i in range(count)])
         (three,) = bindings.find_by_local_key(conn, 1, ["C00003"]).values()
     assert (found["3"], found["99"], found["100"], found["120"]) == ("newh3", "newh99", "h100", "h120")
-    assert (three.push_state, three.push_error, three.reference) == (None, None, "ref-3")
+    assert (three.push_state, three.push_error) == (None, None)
     assert three.synced_at == later
 
 
@@ -86,25 +84,20 @@ def test_deletion_scans_stream_keys_and_delete_removes_them(engine: Engine) -> N
         assert bindings.count(conn, 1) == 10 and bindings.count(conn, 2) == 3
 
 
-def test_two_way_pending_failed_and_synced_states(engine: Engine) -> None:
+def test_a_refused_push_stays_pending_with_the_erps_message_until_an_accepted_push_rewrites_the_binding(
+        engine: Engine) -> None:
     later = T0 + timedelta(minutes=5)
     with engine.begin() as conn:
         bindings.upsert(conn, 1, rows(5), T0)
-        assert bindings.mark_pending(conn, 1, ["1", "2", "absent"]) == 2
         assert bindings.mark_failed(conn, 1, "2", "S1:ESoftOneError: Ο κωδικός υπάρχει ήδη")
         assert not bindings.mark_failed(conn, 1, "absent", "x")
     with engine.begin() as conn:
-        waiting = bindings.pending(conn, 1)
-    assert [(b.erp_key, b.push_state, b.push_error) for b in waiting] == [
-        ("1", "pending", None), ("2", "pending", "S1:ESoftOneError: Ο κωδικός υπάρχει ήδη")]
-    with engine.begin() as conn:
-        assert bindings.mark_synced(conn, 1, "1", "pushed-hash", later)
-        assert bindings.mark_synced(conn, 1, "2", "created-hash", later, new_erp_key="9001")
-        assert bindings.set_reference(conn, 1, "9001", "erp-sync:1:C00002")
-        assert bindings.pending(conn, 1) == []
-        by_local = bindings.find_by_local_key(conn, 1, ["C00001", "C00002", "nope"])
-    assert by_local["C00001"].row_hash == "pushed-hash" and by_local["C00001"].synced_at == later
-    assert (by_local["C00002"].erp_key, by_local["C00002"].reference) == ("9001", "erp-sync:1:C00002")
+        refused = bindings.find_by_local_key(conn, 1, ["C00002"])["C00002"]
+        assert (refused.push_state, refused.push_error) == ("pending", "S1:ESoftOneError: Ο κωδικός υπάρχει ήδη")
+        bindings.upsert(conn, 1, [("2", "C00002", "pushed-hash", None)], later)
+        by_local = bindings.find_by_local_key(conn, 1, ["C00002", "nope"])
+    assert (by_local["C00002"].push_state, by_local["C00002"].push_error) == (None, None)
+    assert by_local["C00002"].row_hash == "pushed-hash" and by_local["C00002"].synced_at == later
     assert "nope" not in by_local
 
 
@@ -136,13 +129,13 @@ def test_a_source_hash_refresh_moves_nothing_else_and_a_push_forgets_the_source_
     later = T0 + timedelta(minutes=5)
     with engine.begin() as conn:
         bindings.upsert(conn, 1, rows(3), T0)
-        bindings.mark_pending(conn, 1, ["1"])
+        bindings.mark_failed(conn, 1, "1", "refused")
         assert bindings.set_source_hashes(conn, 1, [("1", "fresh-1"), ("2", "fresh-2"), ("absent", "x")]) == 2
     with engine.begin() as conn:
         assert bindings.stale_sources(conn, 1, ["0", "1", "2"], ["s0", "fresh-1", "fresh-2"]) == {}
-        (one,) = bindings.pending(conn, 1)
-        assert (one.erp_key, one.row_hash, one.synced_at) == ("1", "h1", T0)
-        assert bindings.mark_synced(conn, 1, "1", "pushed", later)
+        one = bindings.find_by_local_key(conn, 1, ["C00001"])["C00001"]
+        assert (one.erp_key, one.row_hash, one.synced_at, one.push_state) == ("1", "h1", T0, "pending")
+        bindings.upsert(conn, 1, [("1", "C00001", "pushed", None)], later)  # what an accepted push writes
     with engine.begin() as conn:
         assert bindings.stale_sources(conn, 1, ["1"], ["fresh-1"]) == {"1": "pushed"}
 

@@ -322,7 +322,7 @@ def test_a_column_that_cannot_hold_the_mapped_type_is_refused(engine: Engine) ->
 def test_database_errors_surface_as_sqlalchemy_errors(engine: Engine) -> None:
     make_table(engine, "strict", sa.Column("code", sa.String(10), primary_key=True),
                sa.Column("name", sa.Text, nullable=False))
-    upserter = TargetTable.reflect(engine, "strict").upserter([("code", "string"), ("name", "string")], ["code"])
+    upserter = Upserter(TargetTable.reflect(engine, "strict"), [("code", "string"), ("name", "string")], ["code"])
     with pytest.raises(sa.exc.IntegrityError) as caught, engine.begin() as conn:
         upserter.upsert(conn, [("A", "a"), ("B", None)])
     assert "INSERT INTO" in str(caught.value.statement)
@@ -332,7 +332,7 @@ def test_database_errors_surface_as_sqlalchemy_errors(engine: Engine) -> None:
 
 def test_writes_on_a_fresh_connection_join_the_transaction_the_caller_ends(engine: Engine) -> None:
     make_table(engine, "plain", sa.Column("code", sa.String(10), primary_key=True), sa.Column("name", sa.Text))
-    upserter = TargetTable.reflect(engine, "plain").upserter([("code", "string"), ("name", "string")], ["code"])
+    upserter = Upserter(TargetTable.reflect(engine, "plain"), [("code", "string"), ("name", "string")], ["code"])
     with engine.connect() as conn:
         assert upserter.upsert(conn, [("A", "a")]) == 1
         conn.rollback()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 
 from erp_sync.domain import run as rules
 from erp_sync.domain.run import RunStats, RunStatus, Trigger
@@ -13,11 +15,15 @@ START = datetime(2024, 7, 1, 12, 0, 30, 123456)  # the run's start on the ERP se
 OVERLAP = timedelta(minutes=10)
 
 
-def test_statuses_and_triggers_are_their_stored_strings() -> None:
+def test_statuses_are_their_stored_strings() -> None:
     assert [s.value for s in RunStatus] == ["claimed", "running", "succeeded", "succeeded_with_errors", "failed",
                                             "skipped", "abandoned"]
-    assert [t.value for t in Trigger] == ["schedule", "cron", "api", "cli", "startup"]
     assert RunStatus("failed") == "failed"
+
+
+def test_the_triggers_are_the_specs_list_of_run_triggers() -> None:
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "api" / "openapi.yaml").read_text("utf-8"))
+    assert [t.value for t in Trigger] == spec["components"]["schemas"]["Run"]["properties"]["trigger"]["enum"]
 
 
 def test_run_stats_add_page_counts() -> None:

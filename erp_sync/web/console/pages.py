@@ -12,6 +12,7 @@ from zoneinfo import available_timezones
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from erp_sync.domain.run import Trigger
 from erp_sync.errors import ErpSyncError
 from erp_sync.web.console import chart, health, hints, overview
 from erp_sync.web.console import session as console_session
@@ -103,7 +104,7 @@ def integration_page(integration_id: int) -> str:
 def run_now(integration_id: int) -> Response:
     kind = request.form.get("kind", "now")
     try:
-        job = _app().dispatch.start(integration_id, "api", full=kind == "full", dry_run=kind == "dry",
+        job = _app().dispatch.start(integration_id, Trigger.API, full=kind == "full", dry_run=kind == "dry",
                                     require_active=False)
         flash(f"Run {job.run_id} started" + {"full": " (a full read)", "dry": " (a dry run: nothing is written)"}
               .get(kind, "") + ".")
