@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -134,6 +135,9 @@ def _ntlm(config: SoapConfig) -> Any:
 
 def _cache(config: SoapConfig) -> CacheBase:
     if config.cache_path:
+        # the instance folder exists only once something was written there: with every secret given in the
+        # environment nothing is, and SQLite cannot create a file in a missing folder
+        Path(config.cache_path).parent.mkdir(parents=True, exist_ok=True)
         return SqliteCache(path=config.cache_path, timeout=config.cache_seconds)
     return InMemoryCache(timeout=config.cache_seconds)
 
