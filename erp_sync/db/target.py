@@ -3,12 +3,12 @@
 `TargetTable` is the reflected table plus the unique keys an upsert can use. `Upserter` writes one page inside the
 caller's transaction with `INSERT ... ON CONFLICT (keys) DO UPDATE ... WHERE the mapped values differ`, so a row
 whose values did not change is not rewritten and the returned count is exact. Its SQL is built once per run from
-reflected names quoted by the dialect; names a user typed are only looked up (and for a new table, checked against
-IDENTIFIER). It neither reflects nor creates erp-sync's own tables or a catalog (`domain.target_names`): a
-stored integration from before that rule fails its run with FORBIDDEN_TARGET rather than overwrite runs. Pages go
-through the DBAPI cursor (`bulk.insert_rows`: multi-row VALUES on SQLite, executemany on PostgreSQL);
-PostgreSQL pages over `copy_threshold` rows are COPYed into a temp table and merged with one statement
-(or, into a table empty when a first load began, straight in). No RETURNING on bulk writes
+reflected names quoted by the dialect; names a user typed are only looked up (and for a new table, checked by
+`domain.target_names.is_sql_identifier`). It neither reflects nor creates erp-sync's own tables or a catalog
+(`domain.target_names`): a stored integration from before that rule fails its run with FORBIDDEN_TARGET rather
+than overwrite runs. Pages go through the DBAPI cursor (`bulk.insert_rows`: multi-row VALUES on SQLite,
+executemany on PostgreSQL); PostgreSQL pages over `copy_threshold` rows are COPYed into a temp table and merged
+with one statement (or, into a table empty when a first load began, straight in). No RETURNING on bulk writes
 (docs/performance.md#driver-level-writes).
 
 The driver-level calls and the per-column value adapters (what each dialect stores, so values read back equal) are
@@ -18,7 +18,6 @@ The driver-level calls and the per-column value adapters (what each dialect stor
 from __future__ import annotations
 
 import hashlib
-import re
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
@@ -38,11 +37,10 @@ from erp_sync.db.bulk import (
     value_adapter,
 )
 from erp_sync.domain.mapping import ColumnLimits, compile_tuple
-from erp_sync.domain.target_names import check_target_name
+from erp_sync.domain.target_names import check_target_name, is_sql_identifier
 from erp_sync.domain.values import Converter
 from erp_sync.errors import ValidationError
 
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _SQL_TYPES: dict[str, Any] = {
     "string": sa.Text, "integer": sa.BigInteger, "decimal": lambda: sa.Numeric(18, 6), "boolean": sa.Boolean,
     "date": sa.Date, "datetime": lambda: sa.DateTime(timezone=True),
@@ -57,7 +55,7 @@ _IN_CHUNK = 500
 
 def check_identifier(name: str | None, field: str) -> None:
     """Refuse a name that is not a plain SQL identifier (letters, digits, underscores; at most 63)."""
-    if name is not None and not (isinstance(name, str) and IDENTIFIER.fullmatch(name)):
+    if name is not None and not is_sql_identifier(name):
         raise ValidationError(f"{name!r} is not a valid name: letters, digits and underscores, at most 63, "
                               "not starting with a digit", code="VALIDATION_ERROR", field=field)
 

@@ -22,10 +22,14 @@ from pydantic.alias_generators import to_camel
 from erp_sync.domain import schedule
 from erp_sync.domain.notifications import NotificationSpec, RetrySpec, keep_stored_urls, notifications_out
 from erp_sync.domain.soap import FILTER_FORMS, SoapConnection, SourceFilters, check_source, public_source
-from erp_sync.domain.target_names import check_schema_name, check_table_name, check_target_name
+from erp_sync.domain.target_names import (
+    check_schema_name,
+    check_table_name,
+    check_target_name,
+    is_sql_identifier,
+)
 from erp_sync.errors import ValidationError
 
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 ERP_FIELD = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$ ]{0,127}(\.[A-Za-z_][A-Za-z0-9_]{0,127})?$")
 MappingType = Literal["string", "integer", "decimal", "boolean", "date", "datetime"]
 
@@ -36,13 +40,13 @@ class _Model(BaseModel):
 
 
 def _identifier(value: str) -> str:
-    if not IDENTIFIER.match(value):
+    if not is_sql_identifier(value):
         raise ValueError("must be a plain SQL identifier: a letter or _, then letters, digits or _, at most 63")
     return value
 
 
 def _target_identifier(value: str, forbidden: Callable[[str], None]) -> str:
-    if not IDENTIFIER.match(value):
+    if not is_sql_identifier(value):
         try:  # a quoted or dotted spelling of a forbidden name is refused as forbidden, the more useful answer
             forbidden(value)
         except ValidationError as exc:
@@ -285,7 +289,7 @@ def check_admission(spec: IntegrationSpec) -> None:
         if key in spec.keys[:index]:
             raise ValidationError(f"keys[{index}]: key column {key!r} is listed twice; list each key column once",
                                   code="INVALID_MAPPING", field=f"keys[{index}]")
-    if spec.soft_delete_column and not IDENTIFIER.match(spec.soft_delete_column):  # whatever the deletePolicy
+    if spec.soft_delete_column and not is_sql_identifier(spec.soft_delete_column):  # whatever the deletePolicy
         raise ValidationError("softDeleteColumn: must be a plain SQL identifier: a letter or _, then letters, digits "
                               "or _, at most 63; or null", field="softDeleteColumn")
 

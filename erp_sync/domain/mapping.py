@@ -144,7 +144,7 @@ class MappingPlan:
         self._key_parts = tuple(KEY_PARTS[self.types[i]] for i in self.key_indexes)
         self._key_parsers = tuple(KEY_PARSERS[self.types[i]] for i in self.key_indexes)
         self._key_getter = compile_tuple([(i, None) for i in self.key_indexes])
-        self._erp_names = tuple(m.source.rsplit(".", 1)[-1] for m in mappings)
+        self._erp_names = tuple(field_part(m.source) for m in mappings)
         self._bound: dict[tuple[str, ...], BoundMapping] = {}
 
     @classmethod
@@ -338,22 +338,49 @@ def _zone(server_timezone: str | ZoneInfo) -> ZoneInfo:
                               field="server_timezone") from None
 
 
-def _resolve(source: str, fields: tuple[str, ...], i: int) -> int:
-    """Exact name, else the same name in another case, else the same part after the dot; the match must be unique."""
-    folded, tail = source.casefold(), source.rsplit(".", 1)[-1].casefold()
+def field_part(name: str) -> str:
+    """The part of an ERP field reference after its last dot (`CUSTOMER.NAME` -> `NAME`); a bare name is itself."""
+    return name.rsplit(".", 1)[-1]
+
+
+def field_positions(name: str, fields: Sequence[str]) -> list[int]:
+    """Where the ERP field `name` is among `fields`: the exact name, else the same name in another case, else the
+    same part after the dot in any case; the first of these that finds anything decides. The one rule for matching
+    a field by name (mappings, the cursor field, the pushed columns, conflicts)."""
+    folded, tail = name.casefold(), field_part(name).casefold()
     rules: tuple[Callable[[str], bool], ...] = (
-        lambda f: f == source,
+        lambda f: f == name,
         lambda f: f.casefold() == folded,
-        lambda f: f.rsplit(".", 1)[-1].casefold() == tail,
+        lambda f: field_part(f).casefold() == tail,
     )
     for matches in rules:
-        found = [position for position, name in enumerate(fields) if matches(name)]
-        if len(found) == 1:
-            return found[0]
+        found = [position for position, field in enumerate(fields) if matches(field)]
         if found:
-            raise ValidationError(f"source field {source!r} matches several page fields: "
-                                  f"{', '.join(fields[p] for p in found)}", code="INVALID_MAPPING",
-                                  field=f"mappings[{i}].source", details={"available": list(fields)})
+            return found
+    return []
+
+
+def same_field(a: str, b: str) -> bool:
+    """Whether ERP field references `a` and `b` name one field (`field_positions`' rule)."""
+    return bool(field_positions(a, (b,)))
+
+
+def field_value(name: str, record: Mapping[str, Any]) -> Any:
+    """The value of the ERP field `name` in a record keyed by field names (`field_positions`); None if it has none."""
+    names = list(record)
+    found = field_positions(name, names)
+    return record[names[found[0]]] if found else None
+
+
+def _resolve(source: str, fields: tuple[str, ...], i: int) -> int:
+    """The page field a mapping reads (`field_positions`); the match must be unique."""
+    found = field_positions(source, fields)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise ValidationError(f"source field {source!r} matches several page fields: "
+                              f"{', '.join(fields[p] for p in found)}", code="INVALID_MAPPING",
+                              field=f"mappings[{i}].source", details={"available": list(fields)})
     raise ValidationError(f"source field {source!r} is not in the page; available: {', '.join(fields)}",
                           code="INVALID_MAPPING", field=f"mappings[{i}].source", details={"available": list(fields)})
 

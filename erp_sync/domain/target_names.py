@@ -28,6 +28,13 @@ CATALOG_SCHEMAS = frozenset({"information_schema"})
 CATALOG_SCHEMA_PREFIX = "pg_"
 TEMPORARY_SCHEMA = "temp"
 _QUOTED = re.compile(r'"(.*)"|`(.*)`|\[(.*)\]', re.DOTALL)
+SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")  # api/openapi.yaml's pattern for these names
+
+
+def is_sql_identifier(name: object) -> bool:
+    """Whether `name` is a plain SQL identifier: a letter or _, then letters, digits or _, at most 63 in all (the
+    one rule for every table, schema and column name an integration gives)."""
+    return isinstance(name, str) and SQL_IDENTIFIER.fullmatch(name) is not None
 
 
 def check_target_name(table: str, schema: str | None) -> None:

@@ -22,7 +22,14 @@ from erp_sync.db.runs import Lease, add_counts, renew_lease
 from erp_sync.db.target import Upserter
 from erp_sync.domain import run as rules
 from erp_sync.domain.integration import IntegrationSpec
-from erp_sync.domain.mapping import BoundMapping, MappedRows, MappingPlan, RowProblem
+from erp_sync.domain.mapping import (
+    BoundMapping,
+    MappedRows,
+    MappingPlan,
+    RowProblem,
+    field_positions,
+    same_field,
+)
 from erp_sync.domain.run import RunStats
 from erp_sync.services.record_versions import store_page_versions
 from erp_sync.services.seen_keys import SeenKeys
@@ -55,14 +62,9 @@ class _AlreadyBound(Exception):
 
 
 def _cursor_index(fields: tuple[str, ...], cursor_field: str | None) -> int | None:
-    if not cursor_field:
-        return None
-    wanted = cursor_field.lower()
-    for index, name in enumerate(fields):
-        lowered = name.lower()
-        if lowered == wanted or lowered.rsplit(".", 1)[-1] == wanted.rsplit(".", 1)[-1]:
-            return index
-    return None
+    """The page field holding the cursor (`domain.mapping.field_positions`; the first, should several match)."""
+    found = field_positions(cursor_field, fields) if cursor_field else []
+    return found[0] if found else None
 
 
 def _page_cursor(page: Page, index: int | None) -> tuple[datetime | None, list[int]]:
@@ -338,9 +340,8 @@ def _record_conflict(ctx: PageContext, conn: Any, binding: tuple[str, str, str, 
 def _erp_is_newer(ctx: PageContext, local: Any, row_values: tuple[Any, ...]) -> bool:
     modified_column = ctx.spec.options.modified_column
     local_modified = local.get(modified_column) if modified_column else None
-    cursor_target = next((m.target for m in ctx.spec.mappings
-                          if ctx.spec.source.cursor_field and m.source.lower().rsplit(".", 1)[-1]
-                          == ctx.spec.source.cursor_field.lower().rsplit(".", 1)[-1]), None)
+    cursor = ctx.spec.source.cursor_field
+    cursor_target = next((m.target for m in ctx.spec.mappings if cursor and same_field(m.source, cursor)), None)
     erp_modified = row_values[ctx.plan.columns.index(cursor_target)] if cursor_target else None
     if local_modified is None or erp_modified is None:
         return True

@@ -21,6 +21,7 @@ from erp_sync.connectors.base import ErpConnector, PushRequest, PushResult
 from erp_sync.db import bindings, versions
 from erp_sync.db.models import ROW_ERRORS
 from erp_sync.db.runs import check_lease, renew_lease
+from erp_sync.domain.mapping import field_part, same_field
 
 if TYPE_CHECKING:
     from erp_sync.services.page_loader import PageContext
@@ -92,9 +93,9 @@ def _changed(ctx: PageContext, conn: Any, batch: list[tuple[str, tuple[Any, ...]
 
 def _pushed_columns(ctx: PageContext) -> list[str]:
     """Columns that go back to the ERP: all but read-only mappings and the cursor (the ERP stamps it itself)."""
-    cursor = (ctx.spec.source.cursor_field or "").lower().rsplit(".", 1)[-1]
+    cursor = ctx.spec.source.cursor_field
     return [m.target for m in ctx.spec.mappings
-            if not m.read_only and m.source.lower().rsplit(".", 1)[-1] != cursor]
+            if not m.read_only and not (cursor and same_field(m.source, cursor))]
 
 
 def push_local_changes(ctx: PageContext, connector: ErpConnector, report: PushReport | None = None) -> PushReport:
@@ -128,7 +129,7 @@ def _request(ctx: PageContext, change: LocalChange, pushed: list[str]) -> PushRe
     reference_field = spec.options.reference_field
     if change.erp_key is None and reference_field:
         reference = (reference_field, _reference(ctx.integration_id, change.local_key))
-        erp_values[reference_field.rsplit(".", 1)[-1]] = reference[1]
+        erp_values[field_part(reference_field)] = reference[1]
     return PushRequest(object=push_object, table=spec.source.push_table or push_object, values=erp_values,
                        record_id=change.erp_key, reference=reference)
 

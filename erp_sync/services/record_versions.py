@@ -37,6 +37,7 @@ from erp_sync.connectors.base import (
 from erp_sync.db import bindings, versions
 from erp_sync.db.models import CONFLICTS
 from erp_sync.db.runs import renew_lease
+from erp_sync.domain.mapping import field_value
 
 if TYPE_CHECKING:
     from erp_sync.services.page_loader import PageContext
@@ -100,7 +101,7 @@ class VersionedConnector:
         spec = self._ctx.spec
         column, cursor = spec.options.modified_column, spec.source.cursor_field
         local_modified = local.get(column) if local is not None and column else None
-        erp_text = (stale.current or {}).get(cursor or "", "")
+        erp_text = (field_value(cursor, stale.current) if cursor and stale.current else None) or ""
         if not isinstance(local_modified, datetime) or not erp_text:
             return False
         zone = ZoneInfo(spec.connection.server_timezone)

@@ -345,7 +345,8 @@ def test_the_spec_states_the_length_range_and_enum_limits_the_domain_models_enfo
 
 
 def test_the_spec_patterns_are_the_ones_the_server_checks() -> None:
-    from erp_sync.domain.integration import ERP_FIELD, IDENTIFIER
+    from erp_sync.domain.integration import ERP_FIELD
+    from erp_sync.domain.target_names import SQL_IDENTIFIER as IDENTIFIER
 
     schemas = spec()["components"]["schemas"]
     identifier, optional_identifier = IDENTIFIER.pattern, f"^({IDENTIFIER.pattern[1:-1]})?$"
