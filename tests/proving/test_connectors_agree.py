@@ -71,7 +71,8 @@ def test_softone_and_soap_page_the_same_customers_to_the_same_rows(
         nav.app.state.patch_row("Customer", number, {"Name": name})
         softone.app.state.patch_row("CUSTOMER", trdr, {"CODE": number, "NAME": name})
     k = next(counter)
-    mappings = {"softone": [{"source": "CUSTOMER.CODE", "target": "code"}, {"source": "CUSTOMER.NAME", "target": "name"}],
+    mappings = {"softone": [{"source": "CUSTOMER.CODE", "target": "code"},
+                            {"source": "CUSTOMER.NAME", "target": "name"}],
                 "soap": [{"source": "No", "target": "code"}, {"source": "Name", "target": "name"}]}
     from_softone = _load(erp, customer_integration(
         softone.url, name=f"s1-{k}", source={"object": "CUSTOMER", "pageSize": softone_page},
