@@ -105,3 +105,72 @@ def test_after_each_erp_fault_the_target_equals_the_erp_and_the_next_run_converg
     converged = erp.runner.run(integration, "api")
     assert converged.status == "succeeded", (converged.error_code, converged.error_message)
     assert_the_invariant_holds(erp, sandbox, integration)
+
+
+SOAP_READ = {"operation": "ReadMultiple"}
+# (faults to arm, local edit to push first, what the faulted run may end as)
+SOAP_CELLS: dict[str, tuple[dict[str, Any], bool, set[str]]] = {
+    "SOAP service fault while reading": ({"fault_on_call": {"n": 2, **SOAP_READ, "kind": "service", "times": 1}},
+                                         False, {"failed", "succeeded"}),
+    "SOAP HTTP 503 while reading": ({"http_status_on_call": {"n": 2, **SOAP_READ, "status": 503, "times": 1}},
+                                    False, {"failed", "succeeded"}),
+    "SOAP connection dropped while reading": ({"drop_connection_on_call": {"n": 2, **SOAP_READ, "times": 1}},
+                                              False, {"failed", "succeeded"}),
+    "SOAP business fault on push": ({"fault_on_call": {"operation": "Update", "kind": "business", "times": 0}},
+                                    True, {"succeeded_with_errors", "failed"}),
+}
+
+
+@pytest.fixture(scope="module")
+def nav() -> Iterator[Any]:
+    from erp_sync.sandbox.soap import SoapSandboxConfig, start_soap_in_thread
+
+    with start_soap_in_thread(SoapSandboxConfig(customers=120, items=5, seed=11)) as running:
+        yield running
+
+
+def _soap_body(nav: Any) -> dict[str, Any]:
+    return customer_integration(
+        name="nav-customers", connector="soap", direction="two_way",
+        connection={"profile": "nav_page", "wsdlUrl": nav.page_url("Customer"), "username": "demo",
+                    "password": "demo", "timeoutSeconds": 10},
+        source={"object": "Customer", "pageSize": 50}, target={"table": "nav_faults", "createIfMissing": True},
+        mappings=[{"source": "No", "target": "code"}, {"source": "Name", "target": "name"}], keys=["code"])
+
+
+def assert_the_soap_invariant_holds(erp: ErpSync, nav: Any, integration: int) -> None:
+    with erp.engine.connect() as conn:
+        rows = conn.execute(text("SELECT code, name FROM nav_faults")).all()
+        bindings = conn.execute(text("SELECT count(*) FROM erp_sync_bindings WHERE integration_id = :i"),
+                                {"i": integration}).scalar_one()
+        lease = conn.execute(text("SELECT lease_owner FROM erp_sync_integrations WHERE id = :i"),
+                             {"i": integration}).scalar_one()
+        statuses = conn.execute(text("SELECT status FROM erp_sync_runs WHERE integration_id = :i"),
+                                {"i": integration}).scalars().all()
+    assert len(rows) == len({r.code for r in rows}), "a row is doubled"
+    assert {r.code: r.name for r in rows} == {r["No"]: r["Name"] for r in nav.app.state.rows("Customer")}
+    assert bindings == len(rows)
+    assert lease is None, "the lease is still held"
+    assert [s for s in statuses if s not in FINAL] == []
+
+
+@pytest.mark.parametrize("cell", list(SOAP_CELLS))
+def test_after_each_soap_fault_the_target_equals_the_erp_and_the_next_run_converges(
+        erp: ErpSync, nav: Any, cell: str) -> None:
+    faults, push_first, allowed = SOAP_CELLS[cell]
+    nav.app.state.reset()
+    integration = erp.integrations.create(_soap_body(nav)).id
+    if push_first:
+        assert erp.runner.run(integration, "api").status == "succeeded"
+        with erp.engine.begin() as conn:
+            code = conn.execute(text("SELECT min(code) FROM nav_faults")).scalar_one()
+            conn.execute(text("UPDATE nav_faults SET name = 'Edited locally' WHERE code = :c"), {"c": code})
+    nav.app.state.set_faults({"clear": True, **faults})
+    faulted = erp.runner.run(integration, "api")
+    assert faulted.status in allowed, (faulted.status, faulted.error_code, faulted.error_message)
+    nav.app.state.set_faults({"clear": True})
+    converged = erp.runner.run(integration, "api")
+    assert converged.status == "succeeded", (converged.error_code, converged.error_message)
+    if push_first:
+        assert {r["Name"] for r in nav.app.state.rows("Customer")} >= {"Edited locally"}
+    assert_the_soap_invariant_holds(erp, nav, integration)
