@@ -9,26 +9,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from itertools import islice
-from typing import TYPE_CHECKING
 
 from erp_sync.db import bindings
 from erp_sync.db.runs import renew_lease
 from erp_sync.domain import run as rules
-from erp_sync.domain.run import RunStats
 from erp_sync.errors import ErpSyncError
-
-if TYPE_CHECKING:
-    from erp_sync.services.page_loader import PageContext
+from erp_sync.services.run.context import RunContext, RunProgress
 
 BATCH = 500
 SCAN_BATCH = 5000  # bound keys checked against the seen ones at a time
 
 
-def reconcile_deletes(ctx: PageContext, stats: RunStats) -> None:
+def reconcile_deletes(ctx: RunContext, progress: RunProgress) -> None:
     """Apply the delete policy to bound records not seen in this complete scan, counting each committed batch
-    into `stats.deleted` (a dry run counts what it would delete). Each batch renews the lease with its own `now`:
-    a long delete phase keeps its lease, and a run whose lease was taken over deletes nothing more."""
-    gone = _gone(ctx)
+    into `progress.stats.deleted` (a dry run counts what it would delete). Each batch renews the lease with its
+    own `now`: a long delete phase keeps its lease, and a run whose lease was taken over deletes nothing more."""
+    gone, stats = _gone(ctx, progress), progress.stats
     if ctx.dry_run:
         stats.deleted += len(gone)
         return
@@ -38,7 +34,7 @@ def reconcile_deletes(ctx: PageContext, stats: RunStats) -> None:
         stats.deleted += len(batch)
 
 
-def _gone(ctx: PageContext) -> list[tuple[str, str]]:
+def _gone(ctx: RunContext, progress: RunProgress) -> list[tuple[str, str]]:
     """(ERP key, local key) of the live bindings this scan did not see; DELETE_GUARD when too many. Tombstones are
     neither deleted again nor counted as bound."""
     share = ctx.spec.options.max_delete_share
@@ -48,7 +44,7 @@ def _gone(ctx: PageContext) -> list[tuple[str, str]]:
         bound = bindings.count(conn, ctx.integration_id, live_only=True)
         erp_keys = bindings.iter_erp_keys(conn, ctx.integration_id, live_only=True)
         while batch := list(islice(erp_keys, SCAN_BATCH)):
-            unseen = ctx.seen.missing(batch)
+            unseen = progress.seen.missing(batch)
             missing += len(unseen)
             if not rules.delete_share_exceeded(missing, bound, share):
                 gone_keys.extend(unseen)
@@ -63,7 +59,7 @@ def _gone(ctx: PageContext) -> list[tuple[str, str]]:
     return [(erp_key, local_keys[erp_key]) for erp_key in gone_keys if erp_key in local_keys]
 
 
-def _delete_batch(ctx: PageContext, gone: list[tuple[str, str]], now: datetime) -> None:
+def _delete_batch(ctx: RunContext, gone: list[tuple[str, str]], now: datetime) -> None:
     """Delete or soft-delete the local rows and keep their bindings as tombstones, in one transaction."""
     keys = [ctx.plan.key_from_text(local_key) for _, local_key in gone]
     with ctx.engine.begin() as conn:

@@ -7,54 +7,27 @@ counters and the lease renewal (which is also the fencing check). If any of it f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import insert
 
-from erp_sync.clock import Clock
 from erp_sync.connectors.base import Page
 from erp_sync.db import bindings
-from erp_sync.db.models import CONFLICTS, ROW_ERRORS
-from erp_sync.db.runs import Lease, add_counts, renew_lease
-from erp_sync.db.target import Upserter
+from erp_sync.db.models import ROW_ERRORS
+from erp_sync.db.runs import add_counts, renew_lease
 from erp_sync.domain import run as rules
-from erp_sync.domain.integration import IntegrationSpec
 from erp_sync.domain.mapping import (
     BoundMapping,
     MappedRows,
-    MappingPlan,
     RowProblem,
     field_positions,
-    same_field,
 )
 from erp_sync.domain.run import RunStats
-from erp_sync.services.record_versions import store_page_versions
-from erp_sync.services.seen_keys import SeenKeys
-
-
-@dataclass
-class PageContext:
-    """What every page of one run shares."""
-
-    engine: Engine
-    clock: Clock  # a fresh `now` for every lease renewal
-    spec: IntegrationSpec
-    integration_id: int
-    run_id: int
-    lease: Lease
-    lease_ttl: timedelta
-    plan: MappingPlan
-    upserter: Upserter
-    dry_run: bool
-    track_seen: bool
-    assume_new: bool = False  # no bindings when the run began (a first load), until a page proves otherwise
-    target_empty: bool = False  # nor target rows
-    adopting: bool = False  # a first load into a target that had rows: its rows may be there already
-    seen: SeenKeys = field(default_factory=SeenKeys)  # ERP keys read, while track_seen
-    max_cursor: datetime | None = None
+from erp_sync.services.run.context import RunContext, RunProgress
+from erp_sync.services.two_way import conflicts as conflicts_of_page
+from erp_sync.services.two_way.versions import store_page_versions
 
 
 class _AlreadyBound(Exception):
@@ -80,29 +53,28 @@ def _page_cursor(page: Page, index: int | None) -> tuple[datetime | None, list[i
     return latest, ([i for i, text in enumerate(column) if text in unreadable] if unreadable else [])
 
 
-def _note_cursor(ctx: PageContext, page: Page) -> list[int]:
+def _note_cursor(ctx: RunContext, progress: RunProgress, page: Page) -> list[int]:
     """Move the run's latest cursor value on; returns the positions of rows whose cursor value is no time."""
     latest, unreadable = _page_cursor(page, _cursor_index(page.fields, ctx.spec.source.cursor_field))
-    if latest is not None and (ctx.max_cursor is None or latest > ctx.max_cursor):
-        ctx.max_cursor = latest
+    progress.note_cursor(latest)
     return unreadable
 
 
-def load_page(ctx: PageContext, page: Page, now: datetime) -> RunStats:
+def load_page(ctx: RunContext, progress: RunProgress, page: Page, now: datetime) -> RunStats:
     """Skip, map, classify and write one page in one transaction; returns the page's counts.
 
     When every row carries its ERP record id (SoftOne browsers: ZOOMINFO), a row whose source hash equals its
     binding's is unchanged and is not mapped at all; the others are mapped and compared by their value hash.
-    While `ctx.assume_new` holds (the integration had no bindings when the run began: a first load), nothing is
+    While `progress.assume_new` holds (the integration had no bindings when the run began: a first load), nothing is
     looked up: the rows are written as new and the writes prove it. The first page that meets a key already
     bound (or, where the target was empty too, already in the target) is rolled back and redone the careful
     way, as is every page after it."""
-    if ctx.assume_new and not ctx.dry_run:
+    if progress.assume_new and not ctx.dry_run:
         try:
-            return _load_page(ctx, page, now, assume_new=True)
+            return _load_page(ctx, progress, page, now, assume_new=True)
         except _AlreadyBound:
-            ctx.assume_new = False
-    return _load_page(ctx, page, now, assume_new=False)
+            progress.assume_new = False
+    return _load_page(ctx, progress, page, now, assume_new=False)
 
 
 @dataclass
@@ -131,14 +103,14 @@ class _Changes:
     refreshed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _load_page(ctx: PageContext, page: Page, now: datetime, *, assume_new: bool) -> RunStats:
+def _load_page(ctx: RunContext, progress: RunProgress, page: Page, now: datetime, *, assume_new: bool) -> RunStats:
     stats = RunStats(pages=1, fetched=len(page.rows))
-    bad_cursors = _note_cursor(ctx, page)
+    bad_cursors = _note_cursor(ctx, progress, page)
     bound = ctx.plan.bind(page.fields)
     record_ids = page.record_ids
     skippable = bool(record_ids) and len(record_ids) == len(page.rows) and all(record_ids)
     if ctx.track_seen and skippable:
-        ctx.seen.update(record_ids)  # type: ignore[arg-type]
+        progress.seen.update(record_ids)  # type: ignore[arg-type]
     # Hashing and mapping need no database, so they happen before the page's transaction: on SQLite that
     # transaction holds the database's one write lock (BEGIN IMMEDIATE), which other runs and the API wait for.
     # Only rows whose source hash the bindings do not know yet are mapped, so that case maps inside.
@@ -146,12 +118,15 @@ def _load_page(ctx: PageContext, page: Page, now: datetime, *, assume_new: bool)
     mapped = bound.map_rows(page.rows, record_ids) if assume_new or not skippable else None
     with ctx.engine.begin() as conn:
         looked = _look_up(ctx, conn, bound, page, mapped, source_hashes, assume_new=assume_new)
+        if ctx.track_seen and not skippable:
+            progress.seen.update(looked.mapped.erp_keys)
+            progress.seen.update(problem.erp_key for problem in looked.mapped.errors if problem.erp_key)
         stats.unchanged = looked.unchanged
         problems = [*looked.mapped.errors, *_cursor_problems(ctx, page, looked, bad_cursors)]
         stats.errors = len(problems)
         changes = _compare(looked, stats)
         if ctx.spec.direction == "two_way" and changes.keys and looked.known:
-            changes, stats.conflicts = _resolve_conflicts(ctx, conn, changes, looked.known, now)
+            changes, stats.conflicts = _settle_conflicts(ctx, conn, changes, looked.known, now)
         if not ctx.dry_run:
             _write_page(ctx, conn, changes, looked.known, stats, now, assume_new=assume_new)
             _record_problems(ctx, conn, problems, page.number, now)
@@ -161,7 +136,7 @@ def _load_page(ctx: PageContext, page: Page, now: datetime, *, assume_new: bool)
     return stats
 
 
-def _look_up(ctx: PageContext, conn: Any, bound: BoundMapping, page: Page, mapped: MappedRows | None,
+def _look_up(ctx: RunContext, conn: Any, bound: BoundMapping, page: Page, mapped: MappedRows | None,
              source_hashes: list[str] | None, *, assume_new: bool) -> _LookedUp:
     """The page's rows that need comparing, mapped, with what the bindings know of them (nothing, while
     `assume_new`)."""
@@ -182,13 +157,10 @@ def _look_up(ctx: PageContext, conn: Any, bound: BoundMapping, page: Page, mappe
     found: dict[str, str | None] = {}
     if not assume_new:
         found.update(bindings.hashes_for(conn, ctx.integration_id, mapped.erp_keys))
-    if ctx.track_seen:
-        ctx.seen.update(mapped.erp_keys)
-        ctx.seen.update(problem.erp_key for problem in mapped.errors if problem.erp_key)
     return _LookedUp(mapped, None, None, found)
 
 
-def _changed_at_source(ctx: PageContext, conn: Any, record_ids: list[str],
+def _changed_at_source(ctx: RunContext, conn: Any, record_ids: list[str],
                        source_hashes: list[str]) -> tuple[list[int] | None, dict[str, str | None]]:
     """The positions of the rows whose ERP text changed since their last import or that have no live binding
     (None: all of them), and the stored row hash of each (None: no binding, TOMBSTONED: a tombstone)."""
@@ -198,7 +170,7 @@ def _changed_at_source(ctx: PageContext, conn: Any, record_ids: list[str],
     return [i for i, erp_key in enumerate(record_ids) if erp_key in known], known
 
 
-def _cursor_problems(ctx: PageContext, page: Page, looked: _LookedUp, positions: list[int]) -> list[RowProblem]:
+def _cursor_problems(ctx: RunContext, page: Page, looked: _LookedUp, positions: list[int]) -> list[RowProblem]:
     """One row error per row whose cursor value is no time, unless its mapping failed already; the row itself
     is loaded (where its mapping allows)."""
     if not positions:
@@ -241,7 +213,15 @@ def _compare(looked: _LookedUp, stats: RunStats) -> _Changes:
     return changes
 
 
-def _write_page(ctx: PageContext, conn: Any, changes: _Changes, known: dict[str, str | None], stats: RunStats,
+def _settle_conflicts(ctx: RunContext, conn: Any, changes: _Changes, known: dict[str, str | None],
+                      now: datetime) -> tuple[_Changes, int]:
+    """Two-way: the changes the ERP's values win (`two_way.conflicts`), and the number of conflicts."""
+    kept, conflicts = conflicts_of_page.settle(ctx, conn, changes.values, changes.bindings, changes.keys, known, now)
+    return _Changes([changes.values[i] for i in kept], [changes.bindings[i] for i in kept],
+                    [changes.keys[i] for i in kept], changes.refreshed), conflicts
+
+
+def _write_page(ctx: RunContext, conn: Any, changes: _Changes, known: dict[str, str | None], stats: RunStats,
                 now: datetime, *, assume_new: bool) -> None:
     if changes.values:
         if assume_new:
@@ -252,7 +232,7 @@ def _write_page(ctx: PageContext, conn: Any, changes: _Changes, known: dict[str,
         bindings.set_source_hashes(conn, ctx.integration_id, changes.refreshed)
 
 
-def _record_problems(ctx: PageContext, conn: Any, problems: list[RowProblem], page_number: int,
+def _record_problems(ctx: RunContext, conn: Any, problems: list[RowProblem], page_number: int,
                      now: datetime) -> None:
     if problems:
         conn.execute(insert(ROW_ERRORS), [
@@ -263,7 +243,7 @@ def _record_problems(ctx: PageContext, conn: Any, problems: list[RowProblem], pa
         ])
 
 
-def _write_changed(ctx: PageContext, conn: Any, changes: _Changes, known: dict[str, str | None],
+def _write_changed(ctx: RunContext, conn: Any, changes: _Changes, known: dict[str, str | None],
                    stats: RunStats, now: datetime) -> None:
     """The changed rows into the target and their bindings (a tombstone's binding is updated, and so cleared).
     During a first load into a table that had rows, a page none of whose changed rows is bound is counted
@@ -278,7 +258,7 @@ def _write_changed(ctx: PageContext, conn: Any, changes: _Changes, known: dict[s
     bindings.upsert(conn, ctx.integration_id, [b for b in changes.bindings if known.get(b[0]) is not None], now)
 
 
-def _write_assumed_new(ctx: PageContext, conn: Any, changes: _Changes, stats: RunStats, now: datetime) -> None:
+def _write_assumed_new(ctx: RunContext, conn: Any, changes: _Changes, stats: RunStats, now: datetime) -> None:
     """Rows assumed new, inserted without lookups, the bindings first (a key bound after all costs least there);
     `_AlreadyBound` when they were not all new. Into a table that had rows when the first load began, the rows
     already there are counted (one query) and upserted: equal ones are unchanged, others updated."""
@@ -299,62 +279,3 @@ def _count_adopted(stats: RunStats, rows: int, present: int, written: int) -> No
     stats.inserted -= present
     stats.updated += updated
     stats.unchanged += present - updated
-
-
-def _resolve_conflicts(ctx: PageContext, conn: Any, changes: _Changes, known: dict[str, str | None],
-                       now: datetime) -> tuple[_Changes, int]:
-    """Two-way: an ERP change to a row that was also edited locally is a conflict, settled by the policy. Returns
-    the changes to write and the number of conflicts."""
-    local_rows = ctx.upserter.fetch_rows(conn, changes.keys)
-    kept = _Changes(refreshed=changes.refreshed)
-    conflicts = 0
-    policy = ctx.spec.conflict_policy
-    for row_values, binding, key in zip(changes.values, changes.bindings, changes.keys, strict=True):
-        local = local_rows.get(key)
-        previous = known.get(binding[0])
-        edited = bool(local is not None and previous
-                      and ctx.plan.hash_values(ctx.plan.local_values_from_row(local)) != previous)
-        erp_wins = not edited or policy == "erp_wins" or (
-            policy == "newest_wins" and _erp_is_newer(ctx, local, row_values))
-        if erp_wins:
-            kept.values.append(row_values)
-            kept.bindings.append(binding)
-            kept.keys.append(key)
-        if edited:
-            conflicts += 1
-            if not ctx.dry_run:
-                _record_conflict(ctx, conn, binding, local, row_values, erp_wins, now)
-    return kept, conflicts
-
-
-def _record_conflict(ctx: PageContext, conn: Any, binding: tuple[str, str, str, str | None], local: Any,
-                     row_values: tuple[Any, ...], erp_wins: bool, now: datetime) -> None:
-    columns = ctx.plan.columns
-    conn.execute(insert(CONFLICTS).values(
-        integration_id=ctx.integration_id, run_id=ctx.run_id, erp_key=binding[0], local_key=binding[1],
-        policy=ctx.spec.conflict_policy, resolution="erp_won" if erp_wins else "local_won",
-        local_values={c: _jsonable(local.get(c)) for c in columns},
-        erp_values={c: _jsonable(v) for c, v in zip(columns, row_values, strict=True)}, created_at=now))
-
-
-def _erp_is_newer(ctx: PageContext, local: Any, row_values: tuple[Any, ...]) -> bool:
-    modified_column = ctx.spec.options.modified_column
-    local_modified = local.get(modified_column) if modified_column else None
-    cursor = ctx.spec.source.cursor_field
-    cursor_target = next((m.target for m in ctx.spec.mappings if cursor and same_field(m.source, cursor)), None)
-    erp_modified = row_values[ctx.plan.columns.index(cursor_target)] if cursor_target else None
-    if local_modified is None or erp_modified is None:
-        return True
-    if isinstance(local_modified, datetime) and local_modified.tzinfo is None:
-        local_modified = local_modified.replace(tzinfo=UTC)
-    if isinstance(local_modified, datetime) and not isinstance(erp_modified, datetime):
-        # a date without a time (NAV's Last_Date_Modified): the ERP wins unless the local change is on a later day
-        zone = ZoneInfo(ctx.spec.connection.server_timezone)
-        return bool(erp_modified >= local_modified.astimezone(zone).date())
-    return bool(erp_modified >= local_modified)
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)

@@ -31,9 +31,10 @@ from erp_sync.domain.run import RunStats, RunStatus, Trigger
 from erp_sync.domain.soap import filter_pairs
 from erp_sync.errors import ErpSyncError
 from erp_sync.services.deletes import reconcile_deletes
-from erp_sync.services.page_loader import PageContext, load_page
-from erp_sync.services.pushback import PushReport, push_local_changes
-from erp_sync.services.record_versions import VersionedConnector
+from erp_sync.services.page_loader import load_page
+from erp_sync.services.run.context import RunContext, RunProgress
+from erp_sync.services.two_way.push import PushReport, push_local_changes
+from erp_sync.services.two_way.versions import VersionedConnector
 
 log = logging.getLogger(__name__)
 
@@ -180,24 +181,24 @@ class SyncRunner:
         complete_scan = window is None or window.since is None
         assume_new, target_empty = (False, False) if prepared.dry_run else self._first_load(prepared.record.id,
                                                                                           upserter)
-        ctx = PageContext(
+        ctx = RunContext(
             engine=self._engine, clock=self._clock, spec=spec, integration_id=prepared.record.id,
             run_id=prepared.run_id, lease=prepared.lease, lease_ttl=self._ttl, plan=plan, upserter=upserter,
-            dry_run=prepared.dry_run,
-            track_seen=complete_scan and spec.delete_policy != "ignore",
-            assume_new=assume_new, target_empty=target_empty, adopting=assume_new and not target_empty)
+            dry_run=prepared.dry_run, track_seen=complete_scan and spec.delete_policy != "ignore",
+            target_empty=target_empty, adopting=assume_new and not target_empty)
+        run = RunProgress(stats=stats, assume_new=assume_new)
         try:
-            return self._read_and_finish(prepared, connector, ctx, window, stats, progress, context)
+            return self._read_and_finish(prepared, connector, ctx, run, window, progress, context)
         finally:
-            ctx.seen.close()
+            run.seen.close()
 
-    def _read_and_finish(self, prepared: PreparedRun, connector: ErpConnector, ctx: PageContext,
-                         window: Window | None, stats: RunStats, progress: ProgressCallback | None,
+    def _read_and_finish(self, prepared: PreparedRun, connector: ErpConnector, ctx: RunContext, run: RunProgress,
+                         window: Window | None, progress: ProgressCallback | None,
                          context: dict[str, Any]) -> RunOutcome:
-        spec = prepared.record.spec
+        spec, stats = prepared.record.spec, run.stats
         for page in connector.pages(source_query(spec), window):
             self._stop_if_asked(page.number)
-            page_stats = self._load(ctx, page)
+            page_stats = self._load(ctx, run, page)
             stats.add(page_stats)
             log.info("sync.page", extra={**context, "page": page.number, "rows": len(page),
                                           "fetched": stats.fetched, "inserted": page_stats.inserted,
@@ -209,10 +210,10 @@ class SyncRunner:
                     f"{stats.errors} of {stats.fetched} rows could not be mapped (limit "
                     f"{spec.options.max_error_share:.0%}); see the run's row errors, fix the mapping or the data",
                     code="TOO_MANY_ROW_ERRORS", details={"page": page.number})
-        details = self._after_pages(prepared, connector, ctx, stats)
+        details = self._after_pages(prepared, connector, ctx, run)
         status = RunStatus.SUCCEEDED_WITH_ERRORS if stats.errors else RunStatus.SUCCEEDED
         watermark = None if prepared.dry_run else rules.advance_watermark(
-            prepared.record.watermark, ctx.max_cursor, self._server_local(prepared))
+            prepared.record.watermark, run.max_cursor, self._server_local(prepared))
         return self._finish(prepared, status, stats, None, None, watermark, details)
 
     def _stop_if_asked(self, page_number: int) -> None:
@@ -221,10 +222,10 @@ class SyncRunner:
                                "and the next run continues from the same watermark", code="SYNC_FAILED",
                                details={"page": page_number, "interrupted": True})
 
-    def _load(self, ctx: PageContext, page: Page) -> RunStats:
+    def _load(self, ctx: RunContext, run: RunProgress, page: Page) -> RunStats:
         """Load one page in one transaction; a database error names the page and what to do."""
         try:
-            return load_page(ctx, page, self._clock.now())
+            return load_page(ctx, run, page, self._clock.now())
         except DBAPIError as exc:
             raise ErpSyncError(
                 f"the database refused page {page.number} (rows {page.start + 1}-{page.start + len(page)}); "
@@ -233,13 +234,14 @@ class SyncRunner:
                 "target table, or the database itself) and run again", code="DATABASE_ERROR",
                 details={"page": page.number}) from exc
 
-    def _after_pages(self, prepared: PreparedRun, connector: ErpConnector, ctx: PageContext,
-                     stats: RunStats) -> dict[str, Any]:
+    def _after_pages(self, prepared: PreparedRun, connector: ErpConnector, ctx: RunContext,
+                     run: RunProgress) -> dict[str, Any]:
         """Deletes and pushes, counted into `stats` as they happen (a failure midway keeps what was done); returns
         the run's details."""
         details: dict[str, Any] = {}
+        stats = run.stats
         if ctx.track_seen:
-            reconcile_deletes(ctx, stats)
+            reconcile_deletes(ctx, run)
         if prepared.record.spec.direction == "two_way":
             push, errors_before = PushReport(), stats.errors
             try:

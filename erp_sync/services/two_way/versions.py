@@ -3,7 +3,7 @@ every update, and a version the ERP no longer accepts settled by the integration
 
 A read stores each record's version with its binding (`store_page_versions`, inside the page's transaction).
 `VersionedConnector` wraps the connector for the two-way step: an update carries the version stored with its
-binding, and pushback keeps the version the ERP answers an accepted push with. A push refused with
+binding, and `two_way.push` keeps the version the ERP answers an accepted push with. A push refused with
 ERP_RECORD_CHANGED (the record changed in the ERP after it was read, between the read and the push of this run)
 is never overwritten blindly:
   - erp_wins: the refusal stands; the local change stays pending, and the next run's read brings the ERP's
@@ -20,7 +20,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert
@@ -38,15 +38,14 @@ from erp_sync.db import bindings, versions
 from erp_sync.db.models import CONFLICTS
 from erp_sync.db.runs import renew_lease
 from erp_sync.domain.mapping import field_value
-
-if TYPE_CHECKING:
-    from erp_sync.services.page_loader import PageContext
+from erp_sync.services.run.context import RunContext
+from erp_sync.services.two_way.conflicts import jsonable
 
 log = logging.getLogger(__name__)
 RECORD_CHANGED = "ERP_RECORD_CHANGED"
 
 
-def store_page_versions(ctx: PageContext, conn: Connection, page: Page) -> None:
+def store_page_versions(ctx: RunContext, conn: Connection, page: Page) -> None:
     """Keep each record's version of a page with its binding (pages of ERPs without versions cost nothing)."""
     if page.versions is None or ctx.dry_run:
         return
@@ -57,7 +56,7 @@ def store_page_versions(ctx: PageContext, conn: Connection, page: Page) -> None:
 class VersionedConnector:
     """The connector of one run's two-way step, with record versions and the conflict policy on stale ones."""
 
-    def __init__(self, ctx: PageContext, inner: ErpConnector) -> None:
+    def __init__(self, ctx: RunContext, inner: ErpConnector) -> None:
         self._ctx = ctx
         self._inner = inner
 
@@ -70,7 +69,7 @@ class VersionedConnector:
         result = self._inner.push(request)
         if result.error_code == RECORD_CHANGED and request.record_id:
             result = self._settle(request, result)
-        return result  # pushback stores the version of an accepted push with its binding
+        return result  # two_way.push stores the version of an accepted push with its binding
 
     def _settle(self, request: PushRequest, stale: PushResult) -> PushResult:
         ctx = self._ctx
@@ -121,7 +120,7 @@ class VersionedConnector:
             conn.execute(insert(CONFLICTS).values(
                 integration_id=ctx.integration_id, run_id=ctx.run_id, erp_key=request.record_id,
                 local_key=local_key or "", policy=ctx.spec.conflict_policy, resolution="local_won",
-                local_values={k: _jsonable(v) for k, v in (local or {}).items()},
+                local_values={k: jsonable(v) for k, v in (local or {}).items()},
                 erp_values=dict(stale.current or {}), created_at=datetime.now(UTC)))
 
     # -- the rest of the protocol, unchanged -------------------------------------------------------------------
@@ -140,6 +139,3 @@ class VersionedConnector:
     def close(self) -> None:
         self._inner.close()
 
-
-def _jsonable(value: Any) -> Any:
-    return value if value is None or isinstance(value, bool | int | float | str) else str(value)

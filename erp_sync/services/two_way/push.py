@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import insert
 
@@ -22,9 +22,7 @@ from erp_sync.db import bindings, versions
 from erp_sync.db.models import ROW_ERRORS
 from erp_sync.db.runs import check_lease, renew_lease
 from erp_sync.domain.mapping import field_part, same_field
-
-if TYPE_CHECKING:
-    from erp_sync.services.page_loader import PageContext
+from erp_sync.services.run.context import RunContext
 
 
 @dataclass
@@ -56,7 +54,7 @@ class LocalChange(NamedTuple):
     replaces: str | None = None  # the tombstone of a deleted ERP record whose binding the new record takes over
 
 
-def _local_changes(ctx: PageContext) -> list[LocalChange]:
+def _local_changes(ctx: RunContext) -> list[LocalChange]:
     """Every local row that needs pushing; rows marked soft-deleted are never read."""
     changes: list[LocalChange] = []
     plan = ctx.plan
@@ -72,7 +70,7 @@ def _local_changes(ctx: PageContext) -> list[LocalChange]:
     return changes
 
 
-def _changed(ctx: PageContext, conn: Any, batch: list[tuple[str, tuple[Any, ...], str]]) -> list[LocalChange]:
+def _changed(ctx: RunContext, conn: Any, batch: list[tuple[str, tuple[Any, ...], str]]) -> list[LocalChange]:
     """The rows of `batch` that differ from their bindings or have none. A row whose ERP record was deleted (a
     tombstone) is pushed as a new record only under soft_delete, where clearing its soft-delete column says so;
     after a hard delete a local row with that key is never created in the ERP."""
@@ -91,14 +89,14 @@ def _changed(ctx: PageContext, conn: Any, batch: list[tuple[str, tuple[Any, ...]
     return changes
 
 
-def _pushed_columns(ctx: PageContext) -> list[str]:
+def _pushed_columns(ctx: RunContext) -> list[str]:
     """Columns that go back to the ERP: all but read-only mappings and the cursor (the ERP stamps it itself)."""
     cursor = ctx.spec.source.cursor_field
     return [m.target for m in ctx.spec.mappings
             if not m.read_only and not (cursor and same_field(m.source, cursor))]
 
 
-def push_local_changes(ctx: PageContext, connector: ErpConnector, report: PushReport | None = None) -> PushReport:
+def push_local_changes(ctx: RunContext, connector: ErpConnector, report: PushReport | None = None) -> PushReport:
     """Push every local change; `report` (returned) counts them as they go, so a failure midway keeps the count.
     The lease is checked before each push (a run whose lease was taken over sends the ERP nothing more) and
     renewed again where the push's outcome is recorded, each time with a fresh `now`."""
@@ -120,7 +118,7 @@ def push_local_changes(ctx: PageContext, connector: ErpConnector, report: PushRe
     return report
 
 
-def _request(ctx: PageContext, change: LocalChange, pushed: list[str]) -> PushRequest:
+def _request(ctx: RunContext, change: LocalChange, pushed: list[str]) -> PushRequest:
     spec = ctx.spec
     push_object = spec.source.push_object or spec.source.object
     local = dict(zip(ctx.plan.columns, change.values, strict=True))
@@ -134,7 +132,7 @@ def _request(ctx: PageContext, change: LocalChange, pushed: list[str]) -> PushRe
                        record_id=change.erp_key, reference=reference)
 
 
-def _accepted(ctx: PageContext, conn: Any, change: LocalChange, result: PushResult, report: PushReport,
+def _accepted(ctx: RunContext, conn: Any, change: LocalChange, result: PushResult, report: PushReport,
               now: datetime) -> None:
     report.pushed += 1
     if change.erp_key is None and not result.existing:
@@ -148,7 +146,7 @@ def _accepted(ctx: PageContext, conn: Any, change: LocalChange, result: PushResu
         versions.store(conn, ctx.integration_id, [(result.record_id, result.version)])
 
 
-def _refused(ctx: PageContext, conn: Any, change: LocalChange, result: PushResult, report: PushReport,
+def _refused(ctx: RunContext, conn: Any, change: LocalChange, result: PushResult, report: PushReport,
              now: datetime) -> None:
     report.failed += 1
     report.refused.append({"localKey": change.local_key, "message": result.message})
