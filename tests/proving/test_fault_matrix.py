@@ -47,7 +47,9 @@ CELLS: dict[str, tuple[dict[str, Any], dict[str, Any], set[str]]] = {
     "business error from the ERP mid-paging": ({"fail_on_call": {"n": 1, **PAGES, "errorcode": 11}}, {},
                                                {"failed"}),
 }
+REFUSED = "http://127.0.0.1:9/s1services"  # the discard port: nothing listens on loopback, connect is refused
 DEEP_CELLS: dict[str, tuple[dict[str, Any], dict[str, Any], set[str]]] = {
+    "connection refused": ({}, {"baseUrl": REFUSED}, {"failed"}),
     "http 500 past the retries": ({"http_500_on_call": {"n": 1, **PAGES, "times": 0}}, {}, {"failed"}),
     "connection dropped past the retries": ({"drop_connection_on_call": {"n": 1, **PAGES, "times": 0}}, {},
                                             {"failed"}),
@@ -95,10 +97,14 @@ def test_after_each_erp_fault_the_target_equals_the_erp_and_the_next_run_converg
         erp.connectors._timeout = 1.0  # a page slower than the timeout, without waiting 30 s
     integration = erp.integrations.create(customer_integration(
         sandbox.url, source={"object": "CUSTOMER", "cursorField": "CUSTOMER.UPDDATE", "pageSize": 50})).id
-    sandbox.app.state.configure(config)
+    if "baseUrl" in config:
+        erp.integrations.update(integration, {"connection": {"baseUrl": config["baseUrl"]}})
+    else:
+        sandbox.app.state.configure(config)
     sandbox.app.state.set_faults({"clear": True, **faults})
     faulted = erp.runner.run(integration, "api")
     assert faulted.status in allowed, (faulted.status, faulted.error_code, faulted.error_message)
+    erp.integrations.update(integration, {"connection": {"baseUrl": sandbox.url}})
     sandbox.app.state.set_faults({"clear": True})
     sandbox.app.state.reset()  # also the protocol limits, faults and counters; the rows are the seeded ones
     sandbox.app.state.patch_row("CUSTOMER", sorted(erp_rows(sandbox))[7], {"NAME": "Changed after the fault"})
