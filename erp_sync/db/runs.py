@@ -197,6 +197,9 @@ def latest_run(engine: Engine) -> dict[str, Any] | None:
         return dict(row) if row else None
 
 
+CLAIM_GRACE = timedelta(minutes=5)
+
+
 def sweep_stale(engine: Engine, now: datetime) -> list[int]:
     """Mark runs whose lease expired as abandoned and free those leases; returns the abandoned run ids."""
     integrations = INTEGRATIONS
@@ -204,9 +207,13 @@ def sweep_stale(engine: Engine, now: datetime) -> list[int]:
         stale = conn.execute(
             select(RUNS.c.id, RUNS.c.started_at)
             .select_from(RUNS.join(integrations, RUNS.c.integration_id == integrations.c.id))
-            .where(RUNS.c.status.in_((RunStatus.RUNNING, RunStatus.CLAIMED)),
-                   or_(integrations.c.lease_expires_at.is_(None), integrations.c.lease_expires_at < now,
-                       and_(RUNS.c.lease_token.is_not(None), integrations.c.lease_token != RUNS.c.lease_token)))
+            .where(or_(
+                and_(RUNS.c.status == RunStatus.RUNNING,
+                     or_(integrations.c.lease_expires_at.is_(None), integrations.c.lease_expires_at < now,
+                         integrations.c.lease_token != RUNS.c.lease_token)),
+                # A claimed run is between its insert and its lease (two transactions): only one left there long
+                # after its process could still take the lease is stale, never one a concurrent trigger just opened.
+                and_(RUNS.c.status == RunStatus.CLAIMED, RUNS.c.started_at < now - CLAIM_GRACE)))
         ).all()
         for run_id, started_at in stale:
             conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(

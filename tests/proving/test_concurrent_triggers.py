@@ -22,12 +22,6 @@ from erp_sync.sandbox import RunningSandbox, SandboxConfig, start_in_thread
 from erp_sync.web.app import create_app
 
 TRIGGERS = 24
-SWEPT_WHILE_OPENING = (
-    "R: on PostgreSQL the run that answered 202 ends `abandoned` (RUN_ABANDONED) and no run succeeds: every trigger "
-    "calls erp_sync.db.runs.sweep_stale first (SyncRunner.prepare), and the sweep takes a run that is CLAIMED or "
-    "RUNNING while its integration's lease is not (yet) taken or has another token for stale")
-
-
 @pytest.fixture
 def sandbox() -> Iterator[RunningSandbox]:
     running = start_in_thread(SandboxConfig(customers=300, seed=9))
@@ -47,10 +41,7 @@ def wait_until_no_run_is_live(erp: ErpSync) -> None:
     raise AssertionError("a run is still live after 60 s")
 
 
-def test_simultaneous_triggers_start_exactly_one_run_and_abandon_none(
-        erp: ErpSync, sandbox: RunningSandbox, request: pytest.FixtureRequest) -> None:
-    if "postgresql" in request.node.callspec.id:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SWEPT_WHILE_OPENING))
+def test_simultaneous_triggers_start_exactly_one_run_and_abandon_none(erp: ErpSync, sandbox: RunningSandbox) -> None:
     body = customer_integration(sandbox.url)
     body["source"]["pageSize"] = 100
     integration = erp.integrations.create(body).id
