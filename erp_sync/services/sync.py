@@ -138,9 +138,9 @@ class SyncRunner:
         lease = runs.acquire_lease(self._engine, integration_id, self.owner, run_id, now, self._ttl)
         if lease is None:
             active = runs.active_run_id(self._engine, integration_id, now)
-            runs.record_end(self._engine, run_id, self._end(
-                now, RunStatus.SKIPPED, RunStats(), "SYNC_IN_PROGRESS",
-                f"run {active} of integration {integration_id} was still running", None, None))
+            runs.record_end(self._engine, run_id, self._end(now, RunOutcome(
+                run_id, RunStatus.SKIPPED, error_code="SYNC_IN_PROGRESS",
+                error_message=f"run {active} of integration {integration_id} was still running"), None))
             raise self._in_progress(integration_id, active, run_id)
         with self._engine.begin() as conn:
             runs.update_run(conn, run_id, full=full, dry_run=dry_run, watermark_before=record.watermark)
@@ -148,17 +148,15 @@ class SyncRunner:
 
     def execute(self, prepared: PreparedRun, progress: ProgressCallback | None = None) -> RunOutcome:
         """Run a prepared sync to the end, always recording how it ended and releasing the lease."""
-        spec = prepared.record.spec
         stats = RunStats()
-        context: dict[str, Any] = {"integration_id": prepared.record.id, "run_id": prepared.run_id}
         connector: ErpConnector | None = None
         try:
-            connector = self._connectors(spec)
-            outcome = self._extract_and_load(prepared, connector, stats, progress, context)
+            connector = self._connectors(prepared.record.spec)
+            outcome = self._steps(prepared, connector, stats, progress)
         except ErpSyncError as exc:
             outcome = self._failed(prepared, stats, exc.code, exc.message, exc.details)
         except Exception as exc:  # an unexpected failure must still end the run and free the lease
-            log.exception("sync crashed", extra=context)
+            log.exception("sync crashed", extra={"integration_id": prepared.record.id, "run_id": prepared.run_id})
             outcome = self._failed(prepared, stats, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}", {})
         finally:
             if connector is not None:
@@ -169,15 +167,28 @@ class SyncRunner:
         return outcome
 
     # -- the steps ---------------------------------------------------------------------------------------------
-    def _extract_and_load(self, prepared: PreparedRun, connector: ErpConnector, stats: RunStats,
-                          progress: ProgressCallback | None, context: dict[str, Any]) -> RunOutcome:
+    def _steps(self, prepared: PreparedRun, connector: ErpConnector, stats: RunStats,
+               progress: ProgressCallback | None) -> RunOutcome:
+        """A claimed run's steps: open it, read and load the pages, deletes, push, finish."""
+        window = self._window(prepared)
+        ctx, run = self._open(prepared, window, stats)
+        try:
+            self._read_pages(prepared, connector, ctx, run, window, progress)
+            if ctx.track_seen:
+                reconcile_deletes(ctx, run)
+            details = self._push(prepared, connector, ctx, run)
+            return self._complete(prepared, run, details)
+        finally:
+            run.seen.close()
+
+    def _open(self, prepared: PreparedRun, window: Window | None, stats: RunStats) -> tuple[RunContext, RunProgress]:
+        """The target table (created when asked), the compiled mapping, and whether this is a first load."""
         spec = prepared.record.spec
         target = self._target(spec)
         plan = MappingPlan.compile(
             [FieldMapping(m.source, m.target, m.type, m.default) for m in spec.mappings], list(spec.keys),
             spec.connection.server_timezone, limits=target.limits())
         upserter = Upserter(target, plan.typed_columns, list(spec.keys), soft_delete_column=spec.soft_delete_column)
-        window = self._window(prepared)
         complete_scan = window is None or window.since is None
         assume_new, target_empty = (False, False) if prepared.dry_run else self._first_load(prepared.record.id,
                                                                                           upserter)
@@ -186,16 +197,14 @@ class SyncRunner:
             run_id=prepared.run_id, lease=prepared.lease, lease_ttl=self._ttl, plan=plan, upserter=upserter,
             dry_run=prepared.dry_run, track_seen=complete_scan and spec.delete_policy != "ignore",
             target_empty=target_empty, adopting=assume_new and not target_empty)
-        run = RunProgress(stats=stats, assume_new=assume_new)
-        try:
-            return self._read_and_finish(prepared, connector, ctx, run, window, progress, context)
-        finally:
-            run.seen.close()
+        return ctx, RunProgress(stats=stats, assume_new=assume_new)
 
-    def _read_and_finish(self, prepared: PreparedRun, connector: ErpConnector, ctx: RunContext, run: RunProgress,
-                         window: Window | None, progress: ProgressCallback | None,
-                         context: dict[str, Any]) -> RunOutcome:
+    def _read_pages(self, prepared: PreparedRun, connector: ErpConnector, ctx: RunContext, run: RunProgress,
+                    window: Window | None, progress: ProgressCallback | None) -> None:
+        """Each page in its own transaction, counted, logged and reported; stops on request or on too many row
+        errors."""
         spec, stats = prepared.record.spec, run.stats
+        context = {"integration_id": prepared.record.id, "run_id": prepared.run_id}
         for page in connector.pages(source_query(spec), window):
             self._stop_if_asked(page.number)
             page_stats = self._load(ctx, run, page)
@@ -210,11 +219,32 @@ class SyncRunner:
                     f"{stats.errors} of {stats.fetched} rows could not be mapped (limit "
                     f"{spec.options.max_error_share:.0%}); see the run's row errors, fix the mapping or the data",
                     code="TOO_MANY_ROW_ERRORS", details={"page": page.number})
-        details = self._after_pages(prepared, connector, ctx, run)
+
+    def _push(self, prepared: PreparedRun, connector: ErpConnector, ctx: RunContext,
+              run: RunProgress) -> dict[str, Any]:
+        """Two-way: push the local changes, counted into the run's stats as they go (a failure midway keeps what was
+        done); returns the run's details."""
+        if prepared.record.spec.direction != "two_way":
+            return {}
+        stats = run.stats
+        push, errors_before = PushReport(), stats.errors
+        try:
+            push_local_changes(ctx, VersionedConnector(ctx, connector), push)
+        finally:
+            stats.pushed, stats.errors = push.pushed, errors_before + push.failed
+        return {"push": push.as_dict()}
+
+    def _complete(self, prepared: PreparedRun, run: RunProgress, details: dict[str, Any]) -> RunOutcome:
+        """Finish a run that read every page: its status, and the watermark moved on (not by a dry run)."""
+        stats = run.stats
+        if prepared.dry_run:
+            details["dryRun"] = {"wouldInsert": stats.inserted, "wouldUpdate": stats.updated,
+                                 "wouldDelete": stats.deleted, "wouldPush": stats.pushed,
+                                 "unchanged": stats.unchanged}
         status = RunStatus.SUCCEEDED_WITH_ERRORS if stats.errors else RunStatus.SUCCEEDED
         watermark = None if prepared.dry_run else rules.advance_watermark(
             prepared.record.watermark, run.max_cursor, self._server_local(prepared))
-        return self._finish(prepared, status, stats, None, None, watermark, details)
+        return self._finish(prepared, RunOutcome(prepared.run_id, status, stats, details=details), watermark)
 
     def _stop_if_asked(self, page_number: int) -> None:
         if self._stop is not None and self._stop.is_set():
@@ -233,27 +263,6 @@ class SyncRunner:
                 "and the next run reads from the same watermark: fix the cause (a constraint or column of the "
                 "target table, or the database itself) and run again", code="DATABASE_ERROR",
                 details={"page": page.number}) from exc
-
-    def _after_pages(self, prepared: PreparedRun, connector: ErpConnector, ctx: RunContext,
-                     run: RunProgress) -> dict[str, Any]:
-        """Deletes and pushes, counted into `stats` as they happen (a failure midway keeps what was done); returns
-        the run's details."""
-        details: dict[str, Any] = {}
-        stats = run.stats
-        if ctx.track_seen:
-            reconcile_deletes(ctx, run)
-        if prepared.record.spec.direction == "two_way":
-            push, errors_before = PushReport(), stats.errors
-            try:
-                push_local_changes(ctx, VersionedConnector(ctx, connector), push)
-            finally:
-                stats.pushed, stats.errors = push.pushed, errors_before + push.failed
-            details["push"] = push.as_dict()
-        if prepared.dry_run:
-            details["dryRun"] = {"wouldInsert": stats.inserted, "wouldUpdate": stats.updated,
-                                 "wouldDelete": stats.deleted, "wouldPush": stats.pushed,
-                                 "unchanged": stats.unchanged}
-        return details
 
     def _first_load(self, integration_id: int, upserter: Upserter) -> tuple[bool, bool]:
         """(the integration has no bindings yet, and its target table is empty too)"""
@@ -294,28 +303,28 @@ class SyncRunner:
         where = f"integration {prepared.record.id}, run {prepared.run_id}"
         if details.get("page"):
             where += f", page {details['page']}"
-        return self._finish(prepared, RunStatus.FAILED, stats, code, f"{where}: {text}", None,
-                            {k: v for k, v in details.items() if isinstance(v, str | int | float | bool)})
+        return self._finish(prepared, RunOutcome(
+            prepared.run_id, RunStatus.FAILED, stats, code, f"{where}: {text}",
+            {k: v for k, v in details.items() if isinstance(v, str | int | float | bool)}))
 
-    def _finish(self, prepared: PreparedRun, status: str, stats: RunStats, code: str | None,
-                message: str | None, watermark: str | None, details: dict[str, Any]) -> RunOutcome:
-        """Record the end; a run that lost its lease records it on its own run row only (LEASE_LOST)."""
-        end = self._end(prepared.started_at, status, stats, code, message,
-                        watermark or prepared.record.watermark, details)
-        if code == "LEASE_LOST":
+    def _finish(self, prepared: PreparedRun, outcome: RunOutcome, watermark: str | None = None) -> RunOutcome:
+        """Record the end (fenced: `runs.finish`); a run that lost its lease records it on its own run row only
+        (LEASE_LOST)."""
+        end = self._end(prepared.started_at, outcome, watermark or prepared.record.watermark)
+        if outcome.error_code == "LEASE_LOST":
             runs.record_end(self._engine, prepared.run_id, end)
-        else:
-            try:
-                runs.finish(self._engine, prepared.lease, end, watermark)
-            except runs.LeaseLostError as lost:
-                return self._failed(prepared, stats, lost.code, lost.message, {})
-        return RunOutcome(prepared.run_id, status, stats, code, message, details)
+            return outcome
+        try:
+            runs.finish(self._engine, prepared.lease, end, watermark)
+        except runs.LeaseLostError as lost:
+            return self._failed(prepared, outcome.stats, lost.code, lost.message, {})
+        return outcome
 
-    def _end(self, started_at: datetime, status: str, stats: RunStats, code: str | None, message: str | None,
-             watermark: str | None, details: dict[str, Any] | None) -> runs.RunEnd:
+    def _end(self, started_at: datetime, outcome: RunOutcome, watermark: str | None) -> runs.RunEnd:
         now = self._clock.now()
-        return runs.RunEnd(str(status), now, int((now - started_at).total_seconds() * 1000), stats.as_dict(),
-                           code, message, details or None, watermark)
+        return runs.RunEnd(str(outcome.status), now, int((now - started_at).total_seconds() * 1000),
+                           outcome.stats.as_dict(), outcome.error_code, outcome.error_message,
+                           outcome.details or None, watermark)
 
     def _in_progress(self, integration_id: int, active: int | None, skipped: int | None) -> SyncInProgressError:
         return SyncInProgressError(
