@@ -47,27 +47,26 @@ TOMBSTONED = ""
 _LIVE_ROW_HASH = "CASE WHEN erp_deleted_at IS NULL THEN row_hash ELSE '' END"
 MERGE_THRESHOLD = 200
 _COLUMNS = "(integration_id, erp_key, local_key, row_hash, source_hash, synced_at)"
-_INSERT = (
-    "INSERT INTO erp_sync_bindings " + _COLUMNS  # noqa: S608 - constants only
-    + " VALUES ({marks}) ON CONFLICT (integration_id, erp_key) "
-)
-_UPSERT = _INSERT + (
+_INTO = "INSERT INTO erp_sync_bindings " + _COLUMNS
+_ON_CONFLICT = " ON CONFLICT (integration_id, erp_key) "
+_INSERT = _INTO + " VALUES ({marks})" + _ON_CONFLICT
+_REPLACE = (
     "DO UPDATE SET local_key = excluded.local_key, row_hash = excluded.row_hash, source_hash = excluded.source_hash, "
     "synced_at = excluded.synced_at, push_state = NULL, push_error = NULL, erp_deleted_at = NULL"
 )
+_UPSERT = _INSERT + _REPLACE
 _UPSERT_SQLITE = _UPSERT.format(marks="?, ?, ?, ?, ?, ?")
 _UPSERT_POSTGRES = _UPSERT.format(marks="%s, %s, %s, %s, %s, %s")
 # Big PostgreSQL pages: one statement whose rows come from four JSON arrays, one per column. It beats COPY into a
 # temp table + merge (the target's way) here: bindings are four short texts, so the COPY's per-value writes, its
 # extra round trips and emptying the temp table at commit weigh more than parsing JSON
 # (docs/performance.md#bindings-on-postgresql).
-_MERGE_POSTGRES = _UPSERT.replace(
-    "VALUES ({marks})",
-    "SELECT %s::integer, erp_key, local_key, row_hash, source_hash, %s::timestamptz FROM ROWS FROM ("
+_MERGE_POSTGRES = _INTO + (  # noqa: S608 - constants only
+    " SELECT %s::integer, erp_key, local_key, row_hash, source_hash, %s::timestamptz FROM ROWS FROM ("
     "jsonb_array_elements_text(%s::jsonb), jsonb_array_elements_text(%s::jsonb), "
     "jsonb_array_elements_text(%s::jsonb), jsonb_array_elements_text(%s::jsonb)) "
-    "AS page(erp_key, local_key, row_hash, source_hash)",
-)
+    "AS page(erp_key, local_key, row_hash, source_hash)"
+) + _ON_CONFLICT + _REPLACE
 _ANALYZED: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
 
 
