@@ -96,7 +96,7 @@ def _chunks(conn: Connection, items: Sequence[Any], fixed: int) -> Iterator[Sequ
 
 # PostgreSQL plans `erp_key = ANY(array)` or a join with the array as a scan of the table (per row, a search of the
 # array) for tables it thinks small or lacks statistics for. A LATERAL subquery kept apart by OFFSET 0 is one index
-# probe per key whatever the table's size; see also _keep_statistics. The keys travel as one JSON text, which
+# probe per key whatever the table's size; see also keep_statistics. The keys travel as one JSON text, which
 # orjson writes far faster than psycopg binds a list as text[]. (`= ANY` of that array, a little faster on big
 # tables, is planned as a seq scan comparing every key on small ones.) Figures:
 # docs/performance.md#bindings-on-postgresql.
@@ -174,11 +174,8 @@ def upsert(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str,
     if not _postgres(conn):
         return insert_rows(conn, _UPSERT_SQLITE, _params(integration_id, rows, stamp))
     if len(rows) > MERGE_THRESHOLD:  # one merge cannot touch a row twice
-        written = execute(conn, _MERGE_POSTGRES, [integration_id, stamp, *json_columns(_last_per_key(rows))])
-    else:
-        written = run_many(conn, _UPSERT_POSTGRES, _params(integration_id, rows, stamp))
-    _keep_statistics(conn)
-    return written
+        return execute(conn, _MERGE_POSTGRES, [integration_id, stamp, *json_columns(_last_per_key(rows))])
+    return run_many(conn, _UPSERT_POSTGRES, _params(integration_id, rows, stamp))
 
 
 def _stamp(conn: Connection, synced_at: datetime) -> Any:
@@ -216,9 +213,7 @@ def insert_new(conn: Connection, integration_id: int, rows: Sequence[tuple[str, 
 def _copy_new(conn: Connection, integration_id: int, rows: Sequence[tuple[str, str, str, str | None]],
               synced_at: datetime) -> int:
     """PostgreSQL: binary COPY of bindings straight into the table; a key that exists fails it (unique violation)."""
-    written = copy_in(conn, _COPY_POSTGRES, _params(integration_id, rows, synced_at), _COPY_TYPES)
-    _keep_statistics(conn)
-    return written
+    return copy_in(conn, _COPY_POSTGRES, _params(integration_id, rows, synced_at), _COPY_TYPES)
 
 
 _INSERT_ABSENT = _INSERT + "DO NOTHING"
@@ -260,12 +255,12 @@ def set_source_hashes(conn: Connection, integration_id: int, rows: Sequence[tupl
     return run_many(conn, sql, [(source_hash, integration_id, erp_key) for erp_key, source_hash in rows])
 
 
-def _keep_statistics(conn: Connection) -> None:
+def keep_statistics(conn: Connection) -> None:
     """PostgreSQL: ANALYZE the bindings once they hold rows but have no statistics (a first load, before
     autovacuum gets to them). Without statistics even the per-key probe of `hashes_for` may go through the
     (integration_id, local_key) index, one scan of the integration's bindings per key; with any statistics it
-    takes the primary key. Checked once per engine."""
-    if conn.engine in _ANALYZED:
+    takes the primary key. A step of its own, after a page's bindings are written; checked once per engine."""
+    if conn.engine in _ANALYZED or not _postgres(conn):
         return
     (analyzed,) = fetch_all(conn, "SELECT reltuples > 0 FROM pg_class WHERE oid = 'erp_sync_bindings'::regclass", [])
     if not analyzed[0]:

@@ -228,6 +228,7 @@ def _write_page(ctx: RunContext, conn: Any, changes: _Changes, known: dict[str, 
             _write_assumed_new(ctx, conn, changes, stats, now)
         else:
             _write_changed(ctx, conn, changes, known, stats, now)
+        bindings.keep_statistics(conn)  # a first load's bindings have none until autovacuum comes
     if changes.refreshed:
         bindings.set_source_hashes(conn, ctx.integration_id, changes.refreshed)
 
