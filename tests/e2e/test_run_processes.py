@@ -38,8 +38,9 @@ def erp(database_url: str, tmp_path: Path) -> Iterator[ErpSync]:
 
 @pytest.fixture
 def integration_id(erp: ErpSync, sandbox: RunningSandbox) -> int:
+    # One page request at a time, so a run lasts (pages x the sandbox's delay) whatever the machine's load.
     spec = customer_integration(sandbox.url, source={"object": "CUSTOMER", "cursorField": "CUSTOMER.UPDDATE",
-                                                     "pageSize": 50})
+                                                     "pageSize": 50, "requestsAhead": 1})
     return erp.integrations.create(spec).id
 
 
@@ -84,7 +85,7 @@ def start_args(integration_id: int) -> list[str]:
 
 def test_two_runners_racing_for_one_integration_run_exactly_once(
         erp: ErpSync, sandbox: RunningSandbox, integration_id: int, database_url: str, tmp_path: Path) -> None:
-    slow_pages(sandbox, 0.1)
+    slow_pages(sandbox, 0.3)
     env = process_env(database_url, tmp_path / "instance")
     racers = [start(["run", str(integration_id)], env, tmp_path / f"racer{i}.log") for i in range(2)]
     codes = sorted(p.wait(timeout=120) for p in racers)
@@ -102,12 +103,12 @@ def test_runs_of_two_integrations_at_once_share_the_database_and_both_complete(
         erp: ErpSync, sandbox: RunningSandbox, integration_id: int, database_url: str, tmp_path: Path) -> None:
     """Each integration has its own lease, so the runs go side by side; on SQLite their page transactions queue for
     the one writer (BEGIN IMMEDIATE and the busy timeout) instead of failing as locked."""
-    slow_pages(sandbox, 0.05)
+    slow_pages(sandbox, 0.15)
     erp.integrations.update(integration_id, {"source": {"object": "CUSTOMER", "cursorField": "CUSTOMER.UPDDATE",
-                                                        "pageSize": 25}})
+                                                        "pageSize": 25, "requestsAhead": 1}})
     other = erp.integrations.create(customer_integration(
         sandbox.url, name="customers-copy", target={"table": "customers_copy", "createIfMissing": True},
-        source={"object": "CUSTOMER", "cursorField": "CUSTOMER.UPDDATE", "pageSize": 25})).id
+        source={"object": "CUSTOMER", "cursorField": "CUSTOMER.UPDDATE", "pageSize": 25, "requestsAhead": 1})).id
     env = process_env(database_url, tmp_path / "instance")
     runners = [start(["run", str(i)], env, tmp_path / f"run{i}.log") for i in (integration_id, other)]
     codes = [p.wait(timeout=120) for p in runners]
