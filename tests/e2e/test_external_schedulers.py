@@ -123,7 +123,12 @@ def _health(url: str, process: subprocess.Popen[bytes], log: Path) -> dict[str, 
 
 @pytest.fixture(scope="module")
 def demo_id(served: Served) -> int:
-    return next(int(i["id"]) for i in served.admin("GET", "/api/integrations") if i["name"] == DEMO_NAME)
+    """The demo integration, once the first load that serve starts for it has ended (a trigger meanwhile would
+    meet its lease and be answered SYNC_IN_PROGRESS)."""
+    demo = next(int(i["id"]) for i in served.admin("GET", "/api/integrations") if i["name"] == DEMO_NAME)
+    wait_for(lambda: served.runs(demo) and not any(run["status"] in ("claimed", "running")
+                                                   for run in served.runs(demo)), timeout=60, interval=0.2)
+    return demo
 
 
 @pytest.fixture(scope="module")
