@@ -3,8 +3,9 @@
 /s1services takes POST and GET-with-a-JSON-body; `?ping` and `?refresh` answer plain text. Each JSON call is
 counted, checked against the armed call faults (faults.py), run through services.call under the state lock, and
 encoded with the quirk switches (encoding.py). Application errors are HTTP 200 bodies with success:false.
-`drop_connection_on_call` needs werkzeug's server (start_in_thread and serve use it): the handler shuts the
-client socket down and the client sees the connection close with no answer.
+`truncated_gzip_on_call` sends the answer gzipped with `Content-Encoding: gzip`, its Content-Length that of the
+half it sends. `drop_connection_on_call` needs werkzeug's server (start_in_thread and serve use it): the handler
+shuts the client socket down and the client sees the connection close with no answer.
 """
 
 from __future__ import annotations
@@ -55,6 +56,16 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     if length:
         return stream.read(int(length))
     return stream.read() if environ.get("wsgi.input_terminated") else b""
+
+
+def _truncated_gzip(start_response: StartResponse, body: bytes, content_type: str) -> list[bytes]:
+    """The body gzipped and cut off halfway, declared as gzip: what a client sees when a compressed answer dies
+    mid-stream (the HTTP framing is whole, the gzip stream is not)."""
+    compressed = gzip_bytes(body)
+    cut = compressed[: max(len(compressed) // 2, 11)]  # past the 10-byte gzip header: the stream itself is short
+    start_response("200 OK", [("Content-Type", content_type), ("Content-Encoding", "gzip"),
+                              ("Content-Length", str(len(cut))), ("Cache-Control", "private")])
+    return [cut]
 
 
 def _drop_connection(environ: dict[str, Any]) -> None:
@@ -112,18 +123,21 @@ class SandboxApp:
         if "html_error_on_call" in fired:
             status = int(fired["html_error_on_call"].params["status"])
             return _respond(start_response, status, PROXY_ERROR.format(status=status).encode(), "text/html")
-        return self._answer(start_response, self._run(req, fired.get("fail_on_call")))
+        truncate = "truncated_gzip_on_call" in fired
+        return self._answer(start_response, self._run(req, fired.get("fail_on_call")), truncate=truncate)
 
     def _run(self, req: Request, fail: Fault | None) -> dict[str, Any]:
         if fail is not None:
             return ServiceError(int(fail.params["errorcode"]), str(fail.params["error"])).body()
         with self.state.lock:
             try:
+                self.state.sessions.check_licences(req.service, self.state.config)
                 return services.call(self.state, req)
             except ServiceError as exc:
                 return exc.body()
 
-    def _answer(self, start_response: StartResponse, payload: dict[str, Any]) -> Iterable[bytes]:
+    def _answer(self, start_response: StartResponse, payload: dict[str, Any], *,
+                truncate: bool = False) -> Iterable[bytes]:
         state = self.state
         with state.lock:
             config = state.config
@@ -132,9 +146,12 @@ class SandboxApp:
             state.responses += 1
             compress = config.gzip_some and state.responses % config.gzip_every == 0
         body = encode_json(payload, cp1253=config.cp1253_bodies, raw_tabs=config.raw_tabs)
+        content_type = JSON_CP1253 if config.cp1253_bodies else JSON_UTF8
+        if truncate:
+            return _truncated_gzip(start_response, body, content_type)
         if compress:
             body = gzip_bytes(body)
-        return _respond(start_response, 200, body, JSON_CP1253 if config.cp1253_bodies else JSON_UTF8)
+        return _respond(start_response, 200, body, content_type)
 
 
 def create_app(config: SandboxConfig | None = None) -> SandboxApp:

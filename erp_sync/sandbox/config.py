@@ -38,6 +38,8 @@ class SandboxConfig:
     # Session lifetime (sessions.py): idle timeout and calls per session, None = unlimited.
     session_idle_seconds: float | None = 1200
     session_max_calls: int | None = None
+    # Licensed web sessions (sessions.py): a login past this many live final sessions answers -5. None = unlimited.
+    max_sessions: int | None = None
     # Browser handles (browser.py): getBrowserData calls per reqID, idle lifetime, live handles kept.
     reqid_max_calls: int | None = 50
     reqid_ttl_seconds: float | None = 600
@@ -68,6 +70,7 @@ RUNTIME_FIELDS: dict[str, tuple[type, ...]] = {
     "raw_tabs": (bool,),
     "session_idle_seconds": (int, float, type(None)),
     "session_max_calls": (int, type(None)),
+    "max_sessions": (int, type(None)),
     "reqid_max_calls": (int, type(None)),
     "reqid_ttl_seconds": (int, float, type(None)),
     "max_browsers": (int,),

@@ -9,6 +9,8 @@ a client's retry succeeds. Shapes (a bare number is shorthand for the first key)
     html_error_on_call       n | {n, service?, start?, times?, status?=502}   proxy HTML error page
     fail_on_call             {n, errorcode?=-101, error?, service?, start?, times?}   success:false body
     slow_page_seconds        s | {seconds, n?, service?="getBrowserData", start?, times?}   sleep, then answer
+    truncated_gzip_on_call   n | {n, service?, start?, times?}   the answer gzipped, sent with Content-Encoding: gzip
+                             and cut off halfway through the compressed stream (a connection that died mid-body)
     short_row_on_page        n | {n, start?, times?}   getBrowserData: first row of the page lacks its last value
     setdata_business_error   true | "message" | {error?, errorcode?=0, object?, keys?, match?, times?}
         setData answers success:false with an `S1:ESoftOneError:` message; `keys` limits it to those KEY values
@@ -26,7 +28,8 @@ from typing import Any
 
 from .protocol import MESSAGES, SESSION_EXPIRED, ServiceError
 
-CALL_FAULTS = ("drop_connection_on_call", "http_500_on_call", "html_error_on_call", "fail_on_call", "slow_page_seconds")
+CALL_FAULTS = ("drop_connection_on_call", "http_500_on_call", "html_error_on_call", "fail_on_call", "slow_page_seconds",
+               "truncated_gzip_on_call")
 ALL_FAULTS = (*CALL_FAULTS, "short_row_on_page", "setdata_business_error")
 DEFAULT_BUSINESS_ERROR = "S1:ESoftOneError: Δεν επιτρέπεται η καταχώρηση. Ελέγξτε τα στοιχεία της εγγραφής."
 _SHORTHAND = {"slow_page_seconds": "seconds", "setdata_business_error": "error"}

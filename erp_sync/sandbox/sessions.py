@@ -4,6 +4,8 @@ A clientID is a long base64-like token with '+' written as '%2b' (every token ca
 back verbatim. Unknown tokens answer -1; tokens that expired (idle timeout, call budget, or an admin 'expire all')
 answer -101; a known token sent with a different appId answers -6. A temporary token (from a two-step login) is
 only good for one authenticate call. Expired tokens are remembered so they keep answering -101, up to a bound.
+With `max_sessions` set, login and authenticate answer -5 (web service licences exceeded) while that many final
+sessions are live: a session only frees its licence when it expires (idle, call budget or an admin 'expire all').
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from .config import SandboxConfig
 from .protocol import BAD_APP_ID, NOT_LOGGED_IN, SESSION_EXPIRED, ServiceError
 
 _REMEMBERED_EXPIRED = 10000
+LICENCES_EXCEEDED = -5
+LICENCES_EXCEEDED_TEXT = "Web Services Licenses Exceeded!"
+LOGIN_SERVICES = ("login", "authenticate")
 
 
 @dataclass
@@ -72,6 +77,12 @@ class SessionTable:
         for session in live:
             session.expired = True
         return len(live)
+
+    def check_licences(self, service: str, config: SandboxConfig) -> None:
+        """ServiceError -5 for a login or authenticate while every licensed session is taken."""
+        limit = config.max_sessions
+        if service in LOGIN_SERVICES and limit is not None and self.active_count(config) >= limit:
+            raise ServiceError(LICENCES_EXCEEDED, LICENCES_EXCEEDED_TEXT)
 
     def active_count(self, config: SandboxConfig) -> int:
         now = config.timestamp()

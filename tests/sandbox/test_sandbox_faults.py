@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import time
 
 import httpx
@@ -99,3 +101,28 @@ def test_bad_fault_payloads_are_refused_and_faults_can_be_listed_and_cleared(log
     _arm(logged_in, {"http_500_on_call": 5, "short_row_on_page": 1})
     assert set(logged_in.admin("GET", "/faults").json()) == {"http_500_on_call", "short_row_on_page"}
     assert logged_in.admin("DELETE", "/faults").json() == {}
+
+
+def test_truncated_gzip_declares_gzip_and_sends_half_a_stream_then_normal_again(logged_in: S1) -> None:
+    _arm(logged_in, {"truncated_gzip_on_call": {"n": 1, "service": "getObjects"}})
+    body = {"service": "getObjects", "clientID": logged_in.client_id, "appId": "1001"}
+    with logged_in.http.stream("POST", logged_in.sandbox.url, content=json.dumps(body).encode()) as response:
+        raw = b"".join(response.iter_raw())
+    assert response.headers["content-encoding"] == "gzip" and int(response.headers["content-length"]) == len(raw)
+    assert raw[:2] == b"\x1f\x8b"
+    with pytest.raises(EOFError):
+        gzip.decompress(raw)
+    assert logged_in.call("getObjects")["success"] is True
+
+
+def test_a_login_past_the_licensed_sessions_is_refused_with_minus_5_until_one_expires(s1: S1) -> None:
+    assert s1.admin("POST", "/config", {"max_sessions": 1}).status_code == 200
+    s1.login()
+    second = S1(s1.sandbox)
+    with pytest.raises(AssertionError, match="Web Services Licenses Exceeded"):
+        second.login()
+    assert second.send({"service": "login", "username": "demo", "password": "demo", "appId": 1001})["errorcode"] == -5
+    assert s1.call("getObjects")["success"] is True  # the session holding the licence works on
+    s1.sandbox.app.state.expire_sessions()
+    assert second.login()
+    second.http.close()
