@@ -1,7 +1,8 @@
 """SandboxState: everything one sandbox knows (rows, sessions, reqIDs, faults, counters, setData log) and the
 operations tests use to inspect and steer it, shared by the admin HTTP surface and in-process callers.
 
-One re-entrant lock guards it; the app holds it while a service runs, and every public method here takes it.
+One re-entrant lock guards it (locked_state.py, with the steering both sandboxes share); the app holds it while a
+service runs, and every public method here takes it.
 `reset` brings back the seeded rows, the initial config and zero counters, and drops reqIDs and faults; sessions
 survive unless asked (`reset(sessions=True)`), so a logged-in client keeps working across a test's reset.
 """
@@ -9,15 +10,16 @@ survive unless asked (`reset(sessions=True)`), so a logged-in client keeps worki
 from __future__ import annotations
 
 import dataclasses
-import threading
 from dataclasses import dataclass, field
-from typing import Any
+from types import ModuleType
+from typing import Any, ClassVar
 
 from . import config as config_module
 from .browser import BrowserTable
 from .config import SandboxConfig
 from .data import generators
 from .faults import FaultBoard
+from .locked_state import LockedState
 from .schema import lookup_object
 from .sessions import SessionTable
 from .store import ObjectStore
@@ -44,13 +46,13 @@ class Stats:
         self.errors_by_code[str(errorcode)] = self.errors_by_code.get(str(errorcode), 0) + 1
 
 
-class SandboxState:
+class SandboxState(LockedState[SandboxConfig, int]):
     """The mutable world behind one sandbox app."""
 
+    config_rules: ClassVar[ModuleType] = config_module
+
     def __init__(self, config: SandboxConfig) -> None:
-        self.lock = threading.RLock()
-        self._initial = dataclasses.replace(config)
-        self._build(dataclasses.replace(config))
+        super().__init__(config)
         self.sessions = SessionTable()
 
     def _build(self, config: SandboxConfig) -> None:
@@ -64,15 +66,9 @@ class SandboxState:
         self.responses = 0
 
     # -- inspection ------------------------------------------------------------------------------------------
-    def stats_view(self) -> dict[str, Any]:
-        """Counters plus live sessions, live reqIDs and fired faults."""
-        with self.lock:
-            view = dataclasses.asdict(self.stats)
-            view["active_sessions"] = self.sessions.active_count(self.config)
-            view["live_browsers"] = self.browsers.live_count()
-            view["faults_fired"] = dict(self.faults.fired)
-            view["rows"] = {name: len(store) for name, store in self.stores.items()}
-            return view
+    def _live_counts(self) -> dict[str, int]:
+        """Live sessions and live reqIDs, for `stats_view`."""
+        return {"active_sessions": self.sessions.active_count(self.config), "live_browsers": self.browsers.live_count()}
 
     def rows(self, object_name: str, start: int = 0, limit: int | None = None) -> list[dict[str, str]]:
         """Current rows of CUSTOMER or ITEM (or TRDR/MTRL) in key order, as field-keyed dicts."""
@@ -81,12 +77,6 @@ class SandboxState:
             keys = store.keys()
             window = keys[start:] if limit is None else keys[start : start + limit]
             return [store.as_dict(row) for row in store.rows(window)]
-
-    def row(self, object_name: str, key: int) -> dict[str, str] | None:
-        with self.lock:
-            store = self._store(object_name)
-            row = store.get(key)
-            return None if row is None else store.as_dict(row)
 
     def setdata_requests(self) -> list[dict[str, Any]]:
         """The setData requests received, oldest first, passwords redacted."""
@@ -126,28 +116,6 @@ class SandboxState:
             store = self._store(object_name)
             return store.insert(self._clean(store, fields), self.config.local_now_text())
 
-    def delete_row(self, object_name: str, key: int) -> None:
-        with self.lock:
-            store = self._store(object_name)
-            if store.get(key) is None:
-                raise KeyError(f"{store.spec.name} {key} does not exist")
-            store.delete(key)
-
-    def set_faults(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Arm or clear fault switches (see faults.py); returns what is armed."""
-        with self.lock:
-            return self.faults.configure(payload)
-
-    def pending_faults(self) -> dict[str, Any]:
-        with self.lock:
-            return self.faults.pending()
-
-    def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Change runtime switches (config.RUNTIME_FIELDS); returns the resulting config."""
-        with self.lock:
-            self.config = config_module.updated(self.config, changes)
-            return config_module.public_view(self.config)
-
     def expire_sessions(self) -> int:
         """Expire every clientID now; their next call answers -101."""
         with self.lock:
@@ -166,6 +134,9 @@ class SandboxState:
         if spec is None:
             raise LookupError(f"unknown object {object_name!r}; the sandbox holds CUSTOMER and ITEM")
         return self.stores[spec.name]
+
+    def _shown(self, store: ObjectStore, key: int, row: tuple[str, ...]) -> dict[str, str]:
+        return store.as_dict(row)
 
     @staticmethod
     def _clean(store: ObjectStore, fields: dict[str, Any]) -> dict[str, str]:

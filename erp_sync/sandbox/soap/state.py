@@ -1,17 +1,19 @@
 """SoapSandboxState: the pages' records, the fault switches, the counters and the write log of one SOAP sandbox,
 with the operations tests use to inspect and steer it (shared by the admin surface and in-process callers).
 
-One re-entrant lock guards it; the app holds it while an operation runs. Rows are shown as dicts by field name,
-`Key` included. Edits made here are edits "in NAV": they stamp Last_Date_Modified and change the Key.
+One re-entrant lock guards it (..locked_state, with the steering both sandboxes share); the app holds it while an
+operation runs. Rows are shown as dicts by field name, `Key` included. Edits made here are edits "in NAV": they
+stamp Last_Date_Modified and change the Key.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
 from dataclasses import dataclass, field
-from typing import Any
+from types import ModuleType
+from typing import Any, ClassVar
 
+from ..locked_state import LockedState
 from . import config as config_module
 from .config import SoapSandboxConfig
 from .faults import FaultBoard
@@ -34,13 +36,11 @@ class Stats:
         self.calls[operation] = self.calls.get(operation, 0) + 1
 
 
-class SoapSandboxState:
+class SoapSandboxState(LockedState[SoapSandboxConfig, str]):
     """The mutable world behind one SOAP sandbox app."""
 
-    def __init__(self, config: SoapSandboxConfig) -> None:
-        self.lock = threading.RLock()
-        self._initial = dataclasses.replace(config)
-        self._build(dataclasses.replace(config))
+    config_rules: ClassVar[ModuleType] = config_module
+    faults: FaultBoard  # the SOAP board, with its own switches
 
     def _build(self, config: SoapSandboxConfig) -> None:
         self.config = config
@@ -53,26 +53,13 @@ class SoapSandboxState:
         self.stats = Stats()
 
     # -- inspection ------------------------------------------------------------------------------------------
-    def stats_view(self) -> dict[str, Any]:
-        with self.lock:
-            view = dataclasses.asdict(self.stats)
-            view["faults_fired"] = dict(self.faults.fired)
-            view["rows"] = {name: len(store) for name, store in self.stores.items()}
-            return view
-
     def rows(self, page: str, start: int = 0, limit: int | None = None) -> list[dict[str, str]]:
         """Current records of a page in `No` order, as dicts with their Key."""
         with self.lock:
             store = self._store(page)
             numbers = store.numbers()
             window = list(numbers[start:] if limit is None else numbers[start:start + limit])
-            return [self._as_dict(store, n, row) for n, row in zip(window, store.rows(window), strict=True)]
-
-    def row(self, page: str, number: str) -> dict[str, str] | None:
-        with self.lock:
-            store = self._store(page)
-            row = store.get(number)
-            return None if row is None else self._as_dict(store, number, row)
+            return [self._shown(store, n, row) for n, row in zip(window, store.rows(window), strict=True)]
 
     def write_log(self) -> list[dict[str, Any]]:
         """Create, Update and Delete requests received, oldest first, with the fields they sent."""
@@ -91,7 +78,7 @@ class SoapSandboxState:
             values["Last_Date_Modified"] = self.config.today()
             values.update(self._clean(store.spec, fields))
             store.put(number, tuple(values[name] for name in store.spec.names[1:]))
-            return self._as_dict(store, number, store.get(number) or ())
+            return self._shown(store, number, store.get(number) or ())
 
     def touch_rows(self, page: str, every: int, fields: dict[str, Any] | None = None, offset: int = 0) -> int:
         """The same change to every `every`-th record from position `offset`; returns how many."""
@@ -119,26 +106,6 @@ class SoapSandboxState:
             store.put(number, tuple(values[name] for name in spec.names[1:]))
             return number
 
-    def delete_row(self, page: str, number: str) -> None:
-        with self.lock:
-            store = self._store(page)
-            if store.get(number) is None:
-                raise KeyError(f"{store.spec.name} {number} does not exist")
-            store.delete(number)
-
-    def set_faults(self, payload: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            return self.faults.configure(payload)
-
-    def pending_faults(self) -> dict[str, Any]:
-        with self.lock:
-            return self.faults.pending()
-
-    def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            self.config = config_module.updated(self.config, changes)
-            return config_module.public_view(self.config)
-
     def reset(self) -> None:
         """Seeded records, initial config, zero counters, no faults, an empty write log."""
         with self.lock:
@@ -151,8 +118,7 @@ class SoapSandboxState:
             raise LookupError(f"unknown page {page!r}; the sandbox publishes {', '.join(PAGES)}")
         return self.stores[spec.name]
 
-    @staticmethod
-    def _as_dict(store: PageStore, number: str, row: tuple[str, ...]) -> dict[str, str]:
+    def _shown(self, store: PageStore, number: str, row: tuple[str, ...]) -> dict[str, str]:
         return dict(zip(store.spec.names, (store.key_of(number), *row), strict=True))
 
     @staticmethod
