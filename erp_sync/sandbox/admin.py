@@ -23,7 +23,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
 from .encoding import admin_json
@@ -58,15 +58,44 @@ def _key(text: str) -> int:
     return int(text)
 
 
-def _rows(state: SandboxState, method: str, parts: list[str], environ: dict[str, Any]) -> tuple[str, Any]:
-    object_name = parts[1]
+class SteeredState(Protocol):
+    """What the routes both sandboxes answer alike need of a sandbox's state (an object or page name first)."""
+
+    def stats_view(self) -> dict[str, Any]: ...
+    def pending_faults(self) -> dict[str, Any]: ...
+    def set_faults(self, payload: dict[str, Any], /) -> dict[str, Any]: ...
+    def configure(self, changes: dict[str, Any], /) -> dict[str, Any]: ...
+    def rows(self, name: str, start: int, limit: int | None, /) -> list[dict[str, str]]: ...
+    def row(self, name: str, key: Any, /) -> dict[str, str] | None: ...
+    def insert_row(self, name: str, fields: dict[str, Any], /) -> Any: ...
+    def patch_row(self, name: str, key: Any, fields: dict[str, Any], /) -> dict[str, str]: ...
+    def touch_rows(self, name: str, every: int, fields: dict[str, Any], offset: int, /) -> int: ...
+    def delete_row(self, name: str, key: Any, /) -> None: ...
+
+
+def steering_routes(state: SteeredState, environ: dict[str, Any]) -> dict[tuple[str, str], Callable[[], Any]]:
+    """The (method, path) routes both sandboxes answer alike: stats, faults, config."""
+    return {
+        ("GET", "stats"): state.stats_view,
+        ("GET", "faults"): state.pending_faults,
+        ("POST", "faults"): lambda: state.set_faults(_body(environ)),
+        ("DELETE", "faults"): lambda: state.set_faults({"clear": True}),
+        ("GET", "config"): lambda: state.configure({}),
+        ("POST", "config"): lambda: state.configure(_body(environ)),
+    }
+
+
+def rows_route(state: SteeredState, method: str, parts: list[str], environ: dict[str, Any],
+               key_of: Callable[[str], Any], created_as: str) -> tuple[str, Any]:
+    """/_sandbox/rows/<name>[/<key>|/touch] of either sandbox; `key_of` reads a key from the path (AdminError 404
+    for one that cannot be), `created_as` names the new row's key in the answer to an insert."""
+    name = parts[1]
     if len(parts) == 2 and method == "GET":
         query = parse_qs(environ.get("QUERY_STRING", ""))
-        start = int(query.get("start", ["0"])[0])
         limit = int(query["limit"][0]) if "limit" in query else None
-        return "200 OK", state.rows(object_name, start, limit)
+        return "200 OK", state.rows(name, int(query.get("start", ["0"])[0]), limit)
     if len(parts) == 2 and method == "POST":
-        return "201 Created", {"id": str(state.insert_row(object_name, _body(environ)))}
+        return "201 Created", {created_as: str(state.insert_row(name, _body(environ)))}
     if len(parts) != 3:
         raise AdminError("404 Not Found", "no such admin path")
     if parts[2] == "touch" and method == "POST":
@@ -74,46 +103,38 @@ def _rows(state: SandboxState, method: str, parts: list[str], environ: dict[str,
         fields = body.get("fields") or {}
         if not isinstance(fields, dict):
             raise AdminError("400 Bad Request", "fields must be an object of FIELD: value")
-        touched = state.touch_rows(object_name, body.get("every", 1), fields, body.get("offset", 0))
-        return "200 OK", {"touched": touched}
-    key = _key(parts[2])
+        return "200 OK", {"touched": state.touch_rows(name, body.get("every", 1), fields, body.get("offset", 0))}
+    key = key_of(parts[2])
     if method == "GET":
-        row = state.row(object_name, key)
+        row = state.row(name, key)
         if row is None:
-            raise AdminError("404 Not Found", f"{object_name} {key} does not exist")
+            raise AdminError("404 Not Found", f"{name} {key} does not exist")
         return "200 OK", row
     if method == "PATCH":
-        return "200 OK", state.patch_row(object_name, key, _body(environ))
+        return "200 OK", state.patch_row(name, key, _body(environ))
     if method == "DELETE":
-        state.delete_row(object_name, key)
+        state.delete_row(name, key)
         return "200 OK", {"deleted": str(key)}
     raise AdminError("405 Method Not Allowed", f"{method} not allowed here")
 
 
+def _reset(state: SandboxState, environ: dict[str, Any]) -> dict[str, bool]:
+    state.reset(sessions=bool(_body(environ).get("sessions")))
+    return {"reset": True}
+
+
 def _route(state: SandboxState, method: str, parts: list[str], environ: dict[str, Any]) -> tuple[str, Any]:
-    route = (method, "/".join(parts))
-    if route == ("GET", "stats"):
-        return "200 OK", state.stats_view()
-    if route == ("POST", "reset"):
-        state.reset(sessions=bool(_body(environ).get("sessions")))
-        return "200 OK", {"reset": True}
     if parts and parts[0] == "rows" and len(parts) >= 2:
-        return _rows(state, method, parts, environ)
-    if route == ("GET", "faults"):
-        return "200 OK", state.pending_faults()
-    if route == ("POST", "faults"):
-        return "200 OK", state.set_faults(_body(environ))
-    if route == ("DELETE", "faults"):
-        return "200 OK", state.set_faults({"clear": True})
-    if route == ("GET", "config"):
-        return "200 OK", state.configure({})
-    if route == ("POST", "config"):
-        return "200 OK", state.configure(_body(environ))
-    if route == ("POST", "sessions/expire"):
-        return "200 OK", {"expired": state.expire_sessions()}
-    if route == ("GET", "setdata-log"):
-        return "200 OK", state.setdata_requests()
-    raise AdminError("404 Not Found", f"no admin endpoint {method} /_sandbox/{'/'.join(parts)}")
+        return rows_route(state, method, parts, environ, _key, "id")
+    routes = steering_routes(state, environ) | {
+        ("POST", "reset"): lambda: _reset(state, environ),
+        ("POST", "sessions/expire"): lambda: {"expired": state.expire_sessions()},
+        ("GET", "setdata-log"): state.setdata_requests,
+    }
+    route = routes.get((method, "/".join(parts)))
+    if route is None:
+        raise AdminError("404 Not Found", f"no admin endpoint {method} /_sandbox/{'/'.join(parts)}")
+    return "200 OK", route()
 
 
 def handle(state: SandboxState, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

@@ -20,42 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qs
 
-from ..admin import AdminError, _body, answer
+from ..admin import AdminError, answer, rows_route, steering_routes
 from .state import SoapSandboxState
 
 StartResponse = Callable[..., Any]
-
-
-def _rows(state: SoapSandboxState, method: str, parts: list[str], environ: dict[str, Any]) -> tuple[str, Any]:
-    page = parts[1]
-    if len(parts) == 2 and method == "GET":
-        query = parse_qs(environ.get("QUERY_STRING", ""))
-        limit = int(query["limit"][0]) if "limit" in query else None
-        return "200 OK", state.rows(page, int(query.get("start", ["0"])[0]), limit)
-    if len(parts) == 2 and method == "POST":
-        return "201 Created", {"No": state.insert_row(page, _body(environ))}
-    if len(parts) != 3:
-        raise AdminError("404 Not Found", "no such admin path")
-    if parts[2] == "touch" and method == "POST":
-        body = _body(environ)
-        fields = body.get("fields") or {}
-        if not isinstance(fields, dict):
-            raise AdminError("400 Bad Request", "fields must be an object of Field: value")
-        return "200 OK", {"touched": state.touch_rows(page, body.get("every", 1), fields, body.get("offset", 0))}
-    number = parts[2]
-    if method == "GET":
-        row = state.row(page, number)
-        if row is None:
-            raise AdminError("404 Not Found", f"{page} {number} does not exist")
-        return "200 OK", row
-    if method == "PATCH":
-        return "200 OK", state.patch_row(page, number, _body(environ))
-    if method == "DELETE":
-        state.delete_row(page, number)
-        return "200 OK", {"deleted": number}
-    raise AdminError("405 Method Not Allowed", f"{method} not allowed here")
 
 
 def _reset(state: SoapSandboxState) -> dict[str, bool]:
@@ -64,22 +33,16 @@ def _reset(state: SoapSandboxState) -> dict[str, bool]:
 
 
 def _route(state: SoapSandboxState, method: str, parts: list[str], environ: dict[str, Any]) -> tuple[str, Any]:
-    route = (method, "/".join(parts))
     if parts and parts[0] == "rows" and len(parts) >= 2:
-        return _rows(state, method, parts, environ)
-    simple: dict[tuple[str, str], Callable[[], Any]] = {
-        ("GET", "stats"): state.stats_view,
+        return rows_route(state, method, parts, environ, str, "No")
+    routes = steering_routes(state, environ) | {
         ("POST", "reset"): lambda: _reset(state),
-        ("GET", "faults"): state.pending_faults,
-        ("POST", "faults"): lambda: state.set_faults(_body(environ)),
-        ("DELETE", "faults"): lambda: state.set_faults({"clear": True}),
-        ("GET", "config"): lambda: state.configure({}),
-        ("POST", "config"): lambda: state.configure(_body(environ)),
         ("GET", "writes"): state.write_log,
     }
-    if route in simple:
-        return "200 OK", simple[route]()
-    raise AdminError("404 Not Found", f"no admin endpoint {method} /_sandbox/{'/'.join(parts)}")
+    route = routes.get((method, "/".join(parts)))
+    if route is None:
+        raise AdminError("404 Not Found", f"no admin endpoint {method} /_sandbox/{'/'.join(parts)}")
+    return "200 OK", route()
 
 
 def handle(state: SoapSandboxState, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
