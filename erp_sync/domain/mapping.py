@@ -238,6 +238,9 @@ class BoundMapping:
         self.plan = plan
         self.positions = tuple(positions)
         self._convert = compile_tuple(list(zip(positions, plan.converters, strict=True)))
+        # a single string or integer key is its own key text (str() for an integer: no JSON, never too long)
+        single_type = plan.types[plan.key_indexes[0]] if len(plan.key_indexes) == 1 else None
+        self._plain_key, self._integer_key = single_type == "string", single_type == "integer"
         self._source_prefix = hashlib.sha256(orjson.dumps([
             SOURCE_HASH_VERSION, list(fields), [[m.source, m.target, m.type, m.default] for m in plan.mappings],
             list(plan.key_columns), plan.zone.key, sorted(plan.limits.lengths.items()),
@@ -253,12 +256,8 @@ class BoundMapping:
     def map_rows(self, rows: Sequence[Sequence[Any]], record_ids: Sequence[str | None] | None = None) -> MappedRows:
         """Map one page. Unmappable rows go to `errors`; a key seen twice keeps the last row if both rows are the
         same ERP record, otherwise the later row is an error."""
-        plan = self.plan
+        plan, plain_key, integer_key, key_text = self.plan, self._plain_key, self._integer_key, self.plan.key_text
         convert, canonical, key_getter = self._convert, plan._canonical_mapped, plan._key_getter
-        key_text = plan.key_text
-        single = len(plan.key_indexes) == 1
-        plain_key = single and plan.types[plan.key_indexes[0]] == "string"
-        integer_key = single and plan.types[plan.key_indexes[0]] == "integer"  # its text is str(): no JSON, short
         sha256, dumps = hashlib.sha256, orjson.dumps
         out = MappedRows()
         at: dict[str, int] = {}  # key text -> position in out
@@ -290,10 +289,13 @@ class BoundMapping:
             elif out.erp_keys[position] == erp_key:
                 out.values[position], out.hashes[position], out.indexes[position] = values, row_hash, index
             else:
-                out.errors.append(RowProblem(index, erp_key, ",".join(plan.key_columns),
-                                             f"key {text!r} is also used by ERP record "
-                                             f"{out.erp_keys[position]!r} on this page"))
+                out.errors.append(self._key_taken(index, erp_key, text, out.erp_keys[position]))
         return out
+
+    def _key_taken(self, index: int, erp_key: str, text: str, holder: str) -> RowProblem:
+        """A row whose key an earlier row of the page, another ERP record, already has."""
+        return RowProblem(index, erp_key, ",".join(self.plan.key_columns),
+                          f"key {text!r} is also used by ERP record {holder!r} on this page")
 
     def _problem(self, index: int, row: Sequence[Any], record_id: str | None, exc: Exception) -> RowProblem:
         """Why a row failed: the first value that does not convert, an empty key, or text no database stores;
