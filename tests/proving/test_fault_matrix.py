@@ -1,62 +1,98 @@
 """A matrix of ERP faults, each cell on SQLite and PostgreSQL, with one invariant checked after every cell.
 
-Each cell arms one of the SoftOne sandbox's fault switches (erp_sync/sandbox/faults.py) or protocol limits, runs
-the first load of 120 customers in pages of 50, clears the fault, runs again (incremental) and checks:
+Each SoftOne cell arms one of the sandbox's fault switches (erp_sync/sandbox/faults.py) or protocol limits, runs
+the first load of 120 customers in pages of 50 (the faulted run, which must end as the cell says, with the error
+code it names), clears the fault, changes one ERP row, runs again (incremental) and checks the invariant:
 the target equals the ERP's rows, no row lost or doubled, each target row has exactly one binding, no lease is
-left held, and every run is in a final state. Process faults (SIGKILL mid-page, SIGTERM) are in
-tests/e2e/test_run_processes.py. ERP_SYNC_PROVING=deep adds the cells that cost seconds each: faults that
-outlast the connector's retries and a page slower than the request timeout.
+left held, every run is in a final state, and the run after the fault converged (succeeded).
+
+The cells: transport faults the connector's retries absorb and ones that outlast them (connection refused, dropped
+mid-body, HTTP 500, an HTML proxy page, a page slower than the request timeout, a gzip body cut short), session
+expiry and reqID loss (absorbed), licence exhaustion (at login, and at the re-login after a session expired
+mid-run), a short row and a business error while reading (the run fails), and on two-way a setData refused by a
+business rule (the push is kept pending with the ERP's message and goes through on the next run). The SOAP cells
+do the same for a SOAP service: a service fault, HTTP 503 and a dropped connection while reading, the service
+refusing connections, and a business fault on push. Every cell runs in `make test`: the connectors' retries keep
+their count and order but skip their backoff waits (`quick_connectors`), and the timeout cell sets a short request
+timeout. Process faults (SIGKILL mid-page, SIGTERM) are in tests/e2e/test_run_processes.py; SIGKILL mid-delete-scan
+and mid-push, PostgreSQL restarted, disk full and clock jumps in tests/proving/test_process_faults.py.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
+import httpx
 import pytest
 from app_fixtures import customer_integration
 from sqlalchemy import text
 from tests_support import erp_rows
 
 from erp_sync.bootstrap import ErpSync
+from erp_sync.connectors.softone import SessionPool
 from erp_sync.domain.run import RunStatus
 from erp_sync.sandbox import RunningSandbox, SandboxConfig, start_in_thread
 
-DEEP = os.environ.get("ERP_SYNC_PROVING") == "deep"
 FINAL = {RunStatus.SUCCEEDED, RunStatus.SUCCEEDED_WITH_ERRORS, RunStatus.FAILED, RunStatus.SKIPPED,
          RunStatus.ABANDONED}
 PAGES = {"service": "getBrowserData", "start": 50}  # the second page of the first load
-
-# (faults to arm, sandbox config changes, what the faulted run may end as)
-CELLS: dict[str, tuple[dict[str, Any], dict[str, Any], set[str]]] = {
-    "connection dropped mid-body, retried": ({"drop_connection_on_call": {"n": 1, **PAGES, "times": 1}}, {},
-                                             {"succeeded"}),
-    "http 500 mid-paging, retried": ({"http_500_on_call": {"n": 1, **PAGES, "times": 2}}, {}, {"succeeded"}),
-    "html error page mid-paging, retried": ({"html_error_on_call": {"n": 1, **PAGES, "times": 1}}, {},
-                                            {"succeeded"}),
-    "slow page": ({"slow_page_seconds": {"seconds": 0.3, "n": 1, "times": 2}}, {}, {"succeeded"}),
-    "session expired mid-run": ({"fail_on_call": {"n": 1, **PAGES, "errorcode": -101, "times": 1}}, {},
-                                {"succeeded"}),
-    "session expires every 3 calls": ({}, {"session_max_calls": 3}, {"succeeded"}),
-    "reqID lost mid-paging": ({"fail_on_call": {"n": 1, **PAGES, "errorcode": 13, "times": 1}}, {},
-                              {"succeeded"}),
-    "reqID lives for one page": ({}, {"reqid_max_calls": 1}, {"succeeded"}),
-    "short row on a page": ({"short_row_on_page": {"n": 2, "times": 1}}, {},
-                            {"failed"}),  # ERP_BAD_RESPONSE: a row shorter than the declared fields
-    "business error from the ERP mid-paging": ({"fail_on_call": {"n": 1, **PAGES, "errorcode": 11}}, {},
-                                               {"failed"}),
-}
 REFUSED = "http://127.0.0.1:9/s1services"  # the discard port: nothing listens on loopback, connect is refused
-DEEP_CELLS: dict[str, tuple[dict[str, Any], dict[str, Any], set[str]]] = {
-    "connection refused": ({}, {"baseUrl": REFUSED}, {"failed"}),
-    "http 500 past the retries": ({"http_500_on_call": {"n": 1, **PAGES, "times": 0}}, {}, {"failed"}),
-    "connection dropped past the retries": ({"drop_connection_on_call": {"n": 1, **PAGES, "times": 0}}, {},
-                                            {"failed"}),
-    "page slower than the request timeout": ({"slow_page_seconds": {"seconds": 2.5, "n": 2, "times": 0}}, {},
-                                             {"failed"}),
+SHORT_TIMEOUT = 0.5  # seconds: the timeout cell's request timeout, below its slow page's delay
+
+
+class Cell(NamedTuple):
+    faults: dict[str, Any]
+    config: dict[str, Any] = {}  # sandbox protocol limits, or baseUrl for the integration
+    status: str = "succeeded"  # how the faulted run ends
+    code: str | None = None  # and its error code
+    taken_licences: int = 0  # web sessions another client holds while the faulted run logs in
+
+
+CELLS: dict[str, Cell] = {
+    "connection dropped mid-body, retried": Cell({"drop_connection_on_call": {"n": 1, **PAGES, "times": 1}}),
+    "connection dropped past the retries": Cell({"drop_connection_on_call": {"n": 1, **PAGES, "times": 0}},
+                                                status="failed", code="ERP_UNAVAILABLE"),
+    "connection refused": Cell({}, {"baseUrl": REFUSED}, "failed", "ERP_UNAVAILABLE"),
+    "http 500 mid-paging, retried": Cell({"http_500_on_call": {"n": 1, **PAGES, "times": 2}}),
+    "http 500 past the retries": Cell({"http_500_on_call": {"n": 1, **PAGES, "times": 0}},
+                                      status="failed", code="ERP_UNAVAILABLE"),
+    "html error page mid-paging, retried": Cell({"html_error_on_call": {"n": 1, **PAGES, "times": 1}}),
+    "slow page": Cell({"slow_page_seconds": {"seconds": 0.3, "n": 1, "times": 2}}),
+    "page slower than the request timeout": Cell({"slow_page_seconds": {"seconds": 1.2, "n": 2, "times": 0}},
+                                                 status="failed", code="ERP_TIMEOUT"),
+    # httpx inflates what there is of the stream; the half-document is refused as malformed JSON, not retried.
+    "truncated gzip body": Cell({"truncated_gzip_on_call": {"n": 1, **PAGES, "times": 1}},
+                                status="failed", code="ERP_BAD_RESPONSE"),
+    "session expired mid-run": Cell({"fail_on_call": {"n": 1, **PAGES, "errorcode": -101, "times": 1}}),
+    "session expires every 3 calls": Cell({}, {"session_max_calls": 3}),
+    "licence exhausted at login": Cell({}, {"max_sessions": 1}, "failed", "ERP_ACCOUNT_PROBLEM", taken_licences=1),
+    # The expired session still holds the one licence in SoftOne's count: the re-login is refused.
+    "licence exhausted at the re-login after a session expired mid-run": Cell(
+        {"fail_on_call": {"n": 1, **PAGES, "errorcode": -101, "times": 1}}, {"max_sessions": 1},
+        "failed", "ERP_ACCOUNT_PROBLEM"),
+    "reqID lost mid-paging": Cell({"fail_on_call": {"n": 1, **PAGES, "errorcode": 13, "times": 1}}),
+    "reqID lives for one page": Cell({}, {"reqid_max_calls": 1}),
+    # ERP_BAD_RESPONSE: a row shorter than the declared fields
+    "short row on a page": Cell({"short_row_on_page": {"n": 2, "times": 1}}, status="failed",
+                                code="ERP_BAD_RESPONSE"),
+    "business error from the ERP mid-paging": Cell({"fail_on_call": {"n": 1, **PAGES, "errorcode": 11}},
+                                                   status="failed", code="ERP_ERROR"),
 }
-MATRIX = {**CELLS, **(DEEP_CELLS if DEEP else {})}
+
+
+def no_wait(_seconds: float) -> None:
+    """The connectors' backoff sleep, skipped: the retries keep their count and order."""
+
+
+def quick_connectors(erp: ErpSync, timeout: float = 30.0) -> None:
+    """SoftOne connections of `erp` that retry without waiting and time requests out after `timeout` seconds.
+    The session pool keeps the first config of a connection, so a new pool takes over (the old one is closed)."""
+    factory = erp.connectors
+    assert factory is not None
+    old, factory._pool = factory._pool, SessionPool(sleep=no_wait)
+    factory._timeout = timeout
+    old.close()
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +108,10 @@ def sandbox(shared_sandbox: RunningSandbox) -> RunningSandbox:
     return shared_sandbox
 
 
-def assert_the_invariant_holds(erp: ErpSync, sandbox: RunningSandbox, integration: int) -> None:
+def assert_the_invariant_holds(erp: ErpSync, sandbox: RunningSandbox, integration: int,
+                               table: str = "customers") -> None:
     with erp.engine.connect() as conn:
-        rows = conn.execute(text("SELECT erp_id, code, name FROM customers")).all()
+        rows = conn.execute(text(f"SELECT erp_id, code, name FROM {table}")).all()
         bindings = conn.execute(text("SELECT count(*), count(DISTINCT local_key) FROM erp_sync_bindings "
                                      "WHERE integration_id = :i"), {"i": integration}).one()
         lease = conn.execute(text("SELECT lease_owner, lease_run_id FROM erp_sync_integrations WHERE id = :i"),
@@ -89,28 +126,62 @@ def assert_the_invariant_holds(erp: ErpSync, sandbox: RunningSandbox, integratio
     assert [s for s in statuses if s.status not in FINAL] == []
 
 
-@pytest.mark.parametrize("cell", list(MATRIX))
+def take_licences(sandbox: RunningSandbox, count: int) -> None:
+    """Another client logs in `count` times and keeps its sessions."""
+    login = {"service": "login", "username": "demo", "password": "demo", "appId": 1001, "COMPANY": "1000",
+             "BRANCH": "1000", "MODULE": "0", "REFID": "1"}
+    for _ in range(count):
+        assert httpx.post(sandbox.url, json=login, timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
 def test_after_each_erp_fault_the_target_equals_the_erp_and_the_next_run_converges(
         erp: ErpSync, sandbox: RunningSandbox, cell: str) -> None:
-    faults, config, allowed = MATRIX[cell]
-    if "timeout" in cell:
-        erp.connectors._timeout = 1.0  # a page slower than the timeout, without waiting 30 s
+    faults, config, status, code, taken = CELLS[cell]
+    quick_connectors(erp, SHORT_TIMEOUT if "timeout" in cell else 30.0)
     integration = erp.integrations.create(customer_integration(
         sandbox.url, source={"object": "CUSTOMER", "cursorField": "CUSTOMER.UPDDATE", "pageSize": 50})).id
     if "baseUrl" in config:
         erp.integrations.update(integration, {"connection": {"baseUrl": config["baseUrl"]}})
     else:
         sandbox.app.state.configure(config)
+    take_licences(sandbox, taken)
     sandbox.app.state.set_faults({"clear": True, **faults})
     faulted = erp.runner.run(integration, "api")
-    assert faulted.status in allowed, (faulted.status, faulted.error_code, faulted.error_message)
+    assert (faulted.status, faulted.error_code) == (status, code), faulted.error_message
+    quick_connectors(erp)
     erp.integrations.update(integration, {"connection": {"baseUrl": sandbox.url}})
-    sandbox.app.state.set_faults({"clear": True})
-    sandbox.app.state.reset()  # also the protocol limits, faults and counters; the rows are the seeded ones
+    sandbox.app.state.reset(sessions=True)  # the protocol limits, faults and counters; the rows are the seeded ones
     sandbox.app.state.patch_row("CUSTOMER", sorted(erp_rows(sandbox))[7], {"NAME": "Changed after the fault"})
     converged = erp.runner.run(integration, "api")
     assert converged.status == "succeeded", (converged.error_code, converged.error_message)
     assert_the_invariant_holds(erp, sandbox, integration)
+
+
+def test_a_setdata_refused_by_a_business_rule_stays_pending_and_the_next_run_pushes_it_and_converges(
+        erp: ErpSync, sandbox: RunningSandbox) -> None:
+    mappings = [{"source": "CUSTOMER.TRDR", "target": "erp_id", "type": "integer", "readOnly": True},
+                {"source": "CUSTOMER.CODE", "target": "code"}, {"source": "CUSTOMER.NAME", "target": "name"},
+                {"source": "CUSTOMER.UPDDATE", "target": "erp_updated_at", "type": "datetime"}]
+    integration = erp.integrations.create(customer_integration(
+        sandbox.url, name="two-way", direction="two_way", mappings=mappings, keys=["code"],
+        source={"object": "CUSTOMER", "cursorField": "CUSTOMER.UPDDATE", "pageSize": 50},
+        target={"table": "customers_2w", "createIfMissing": True})).id
+    assert erp.runner.run(integration, "api").status == "succeeded"
+    customer = erp_rows(sandbox)[sorted(erp_rows(sandbox))[3]]
+    with erp.engine.begin() as conn:
+        conn.execute(text("UPDATE customers_2w SET name = 'Edited locally' WHERE code = :c"), {"c": customer["CODE"]})
+    sandbox.app.state.set_faults({"setdata_business_error": {"keys": [customer["TRDR"]]}})
+    refused = erp.runner.run(integration, "api")
+    assert (refused.status, refused.details["push"]["failed"]) == ("succeeded_with_errors", 1)
+    assert sandbox.app.state.row("CUSTOMER", int(customer["TRDR"]))["NAME"] == customer["NAME"]
+    sandbox.app.state.set_faults({"clear": True})
+    converged = erp.runner.run(integration, "api")
+    assert (converged.status, converged.stats.pushed) == ("succeeded", 1), converged.error_message
+    assert sandbox.app.state.row("CUSTOMER", int(customer["TRDR"]))["NAME"] == "Edited locally"
+    assert len(sandbox.app.state.setdata_requests()) == 2, "one refused setData and one accepted, nothing more"
+    assert erp.runner.run(integration, "api").stats.pushed == 0, "the pushed change echoed back"
+    assert_the_invariant_holds(erp, sandbox, integration, "customers_2w")
 
 
 SOAP_READ = {"operation": "ReadMultiple"}
@@ -124,7 +195,9 @@ SOAP_CELLS: dict[str, tuple[dict[str, Any], bool, set[str]]] = {
                                               False, {"failed", "succeeded"}),
     "SOAP business fault on push": ({"fault_on_call": {"operation": "Update", "kind": "business", "times": 0}},
                                     True, {"succeeded_with_errors", "failed"}),
+    "SOAP connection refused": ({}, False, {"failed"}),  # the wsdlUrl names a port nothing listens on
 }
+SOAP_REFUSED = "http://127.0.0.1:9/DynamicsNAV/WS/CRONUS/Page/Customer"
 
 
 @pytest.fixture(scope="module")
@@ -171,10 +244,13 @@ def test_after_each_soap_fault_the_target_equals_the_erp_and_the_next_run_conver
         with erp.engine.begin() as conn:
             code = conn.execute(text("SELECT min(code) FROM nav_faults")).scalar_one()
             conn.execute(text("UPDATE nav_faults SET name = 'Edited locally' WHERE code = :c"), {"c": code})
+    if "refused" in cell:
+        erp.integrations.update(integration, {"connection": {"wsdlUrl": SOAP_REFUSED}})
     nav.app.state.set_faults({"clear": True, **faults})
     faulted = erp.runner.run(integration, "api")
     assert faulted.status in allowed, (faulted.status, faulted.error_code, faulted.error_message)
     nav.app.state.set_faults({"clear": True})
+    erp.integrations.update(integration, {"connection": {"wsdlUrl": nav.page_url("Customer")}})
     converged = erp.runner.run(integration, "api")
     assert converged.status == "succeeded", (converged.error_code, converged.error_message)
     if push_first:
