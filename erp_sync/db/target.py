@@ -6,13 +6,12 @@ whose values did not change is not rewritten and the returned count is exact. It
 reflected names quoted by the dialect; names a user typed are only looked up (and for a new table, checked by
 `domain.target_names.is_sql_identifier`). It neither reflects nor creates erp-sync's own tables or a catalog
 (`domain.target_names`): a stored integration from before that rule fails its run with FORBIDDEN_TARGET rather
-than overwrite runs. Pages go through the DBAPI cursor (`bulk.insert_rows`: multi-row VALUES on SQLite,
-executemany on PostgreSQL); PostgreSQL pages over `copy_threshold` rows are COPYed into a temp table and merged
-with one statement (or, into a table empty when a first load began, straight in). No RETURNING on bulk writes
-(docs/performance.md#driver-level-writes).
+than overwrite runs. Pages are written by the dialect's bulk writer (`db.writers`, chosen once per upserter):
+multi-row VALUES on SQLite, executemany on PostgreSQL, where pages over `copy_threshold` rows are COPYed into a temp
+table and merged with one statement (or, into a table empty when a first load began, straight in). No RETURNING on
+bulk writes (docs/performance.md#driver-level-writes).
 
-The driver-level calls and the per-column value adapters (what each dialect stores, so values read back equal) are
-`bulk.py`'s.
+The per-column value adapters (what each dialect stores, so values read back equal) are `bulk.py`'s.
 """
 
 from __future__ import annotations
@@ -26,16 +25,8 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, RowMapping, exc
 
-from erp_sync.db.bulk import (
-    binary_copy_types,
-    column_kind,
-    copy_in,
-    copy_merge,
-    insert_rows,
-    is_unique_violation,
-    run_many,
-    value_adapter,
-)
+from erp_sync.db.bulk import column_kind, run_many, value_adapter
+from erp_sync.db.writers import BulkWriter, writer_for
 from erp_sync.domain.mapping import ColumnLimits, compile_tuple
 from erp_sync.domain.target_names import check_target_name, is_sql_identifier
 from erp_sync.domain.values import Converter
@@ -178,50 +169,34 @@ class Upserter:
         target.check_unique_key(keys)
         self.target, self.columns, self.keys = target, names, list(keys)
         self.copy_threshold = copy_threshold
-        self._postgres = target.dialect.name == "postgresql"
+        self._writer: BulkWriter = writer_for(target.dialect)
         adapters = [_adapter(target, i, name, type_) for i, (name, type_) in enumerate(columns)]
         self._adapt = compile_tuple(list(enumerate(adapters))) if any(adapters) else None
         key_positions = [names.index(k) for k in keys]
         self._key_of = compile_tuple([(p, None) for p in key_positions])
         self._adapt_key = compile_tuple([(j, adapters[p]) for j, p in enumerate(key_positions)])
-        self._sql = _Statements(target, names, self.keys, soft_delete_column)
-        self._types = [type_ for _, type_ in columns]
-        self._binary_types: list[int] | None = None
+        self.statements = _Statements(target, names, self.keys, soft_delete_column, self._writer)
+        self.types = [type_ for _, type_ in columns]
         self._padded_keys = target.limits().padded & set(self.keys)
 
     def upsert(self, conn: Connection, values: Sequence[tuple[Any, ...]]) -> int:
         """Insert new rows and update rows whose mapped values differ; returns how many rows were written."""
-        if not values:
-            return 0
-        if self._postgres and len(values) > self.copy_threshold:
-            rows, binary_types = self._copy_input(conn, values)
-            return copy_merge(conn, self._sql.stage, self._sql.copy, self._sql.merge, self._sql.clear, rows,
-                              binary_types)
-        return insert_rows(conn, self._sql.upsert, list(map(self._adapt, values)) if self._adapt else values)
+        return self._writer.upsert_target(conn, self, values) if values else 0
 
     def insert_absent(self, conn: Connection, values: Sequence[tuple[Any, ...]]) -> bool:
         """Write rows whose keys are believed absent from the table (a first load into an empty table). PostgreSQL
         pages over `copy_threshold` rows are COPYed straight into the table, with no merge; False when a key was
         there after all (the transaction is then aborted and must be rolled back). Elsewhere this is `upsert`."""
-        if not (self._postgres and len(values) > self.copy_threshold):
-            self.upsert(conn, values)
-            return True
-        try:
-            copy_in(conn, self._sql.copy_direct, *self._copy_input(conn, values))
-        except exc.IntegrityError as error:
-            if is_unique_violation(error):
-                return False
-            raise
-        return True
+        return self._writer.insert_absent_target(conn, self, values)
 
-    def _copy_input(self, conn: Connection,
-                    values: Sequence[tuple[Any, ...]]) -> tuple[Iterable[Any], list[int] | None]:
-        """The adapted rows of a PostgreSQL COPY, a repeated key's last row only (one merge or insert cannot take a
-        key twice), and the columns' binary COPY types (None: text COPY)."""
+    def adapted(self, values: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
+        """The values as this dialect's columns store them (`bulk.value_adapter`)."""
+        return list(map(self._adapt, values)) if self._adapt else values
+
+    def last_per_key(self, values: Sequence[tuple[Any, ...]]) -> Iterable[tuple[Any, ...]]:
+        """The adapted values, a repeated key's last row only (one merge or COPY cannot take a key twice)."""
         unique = {self._key_of(v): v for v in values}.values()
-        if self._binary_types is None:
-            self._binary_types = binary_copy_types(conn, self._sql.table, self.columns, self._types)
-        return (map(self._adapt, unique) if self._adapt else unique), (self._binary_types or None)
+        return map(self._adapt, unique) if self._adapt else unique
 
     def is_empty(self, conn: Connection) -> bool:
         """Whether the table has no rows at all."""
@@ -229,7 +204,7 @@ class Upserter:
 
     def delete_keys(self, conn: Connection, keys: Sequence[tuple[Any, ...]]) -> int:
         """Delete the rows with these key tuples; returns how many went."""
-        return run_many(conn, self._sql.delete, [self._adapt_key(k) for k in keys])
+        return run_many(conn, self.statements.delete, [self._adapt_key(k) for k in keys])
 
     def soft_delete_keys(self, conn: Connection, keys: Sequence[tuple[Any, ...]], column: str,
                          when: datetime) -> int:
@@ -239,7 +214,7 @@ class Upserter:
         if kind not in ("datetime", "boolean"):
             raise ValidationError(f"soft-delete column {column!r} must be a datetime or boolean column",
                                   code="VALIDATION_ERROR", field="softDeleteColumn")
-        sql = self._sql.soft_delete(column, kind)
+        sql = self.statements.soft_delete(column, kind)
         if kind == "boolean":
             return run_many(conn, sql, [self._adapt_key(k) for k in keys])
         stamp = _adapter(self.target, 0, column, "datetime")
@@ -283,15 +258,16 @@ class Upserter:
 
 
 class _Statements:
-    """The SQL of one Upserter, built once from reflected names quoted by the dialect (hence the S608 noqa)."""
+    """The SQL of one Upserter, built once from reflected names quoted by the dialect (hence the S608 noqa), with
+    its writer's parameter marker and distinctness operator; which statement runs when is the writer's choice."""
 
-    def __init__(self, target: TargetTable, columns: list[str], keys: list[str], soft: str | None) -> None:
+    def __init__(self, target: TargetTable, columns: list[str], keys: list[str], soft: str | None,
+                 writer: BulkWriter) -> None:
         preparer, table = target.dialect.identifier_preparer, target.table
-        self.postgres = target.dialect.name == "postgresql"
         q = preparer.quote
         self.table = preparer.format_table(table)
-        self._p = "%s" if self.postgres else "?"
-        self._distinct = "IS DISTINCT FROM" if self.postgres else "IS NOT"
+        self._p = writer.marker
+        self._distinct = writer.distinct
         self._keys = [q(k) for k in keys]
         names = ", ".join(q(c) for c in columns)
         others = [q(c) for c in columns if c not in keys]
