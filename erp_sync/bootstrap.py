@@ -221,13 +221,8 @@ def build(settings: Settings, *, clock: Clock | None = None, with_scheduler: boo
                         owner=owner, stop=stopping,
                         after_run=lambda integration, trigger, outcome: holder["app"].after_run(integration, trigger,
                                                                                                  outcome))
-    use_scheduler = settings.scheduler_enabled if with_scheduler is None else with_scheduler
     holder: dict[str, ErpSync] = {}
-
-    def run_slot(integration_id: int, scheduled_for: datetime) -> Any:
-        return holder["app"].run_slot(integration_id, scheduled_for)
-
-    scheduler = JobScheduler(run_slot) if use_scheduler else None
+    scheduler = _scheduler(settings, with_scheduler, holder)
     listener: ScheduleListener = SchedulerBridge(scheduler) if scheduler else NoScheduler()
     integrations = IntegrationService(repository, engine, listener, clock, source_check=connectors.check_source)
     retention = RetentionService(engine, clock, settings.operations.retention_days, runner.owner)
@@ -248,3 +243,15 @@ def build(settings: Settings, *, clock: Clock | None = None, with_scheduler: boo
         scheduler=scheduler, stopping=stopping, connectors=connectors)
     holder["app"] = app
     return app
+
+
+def _scheduler(settings: Settings, with_scheduler: bool | None, holder: dict[str, ErpSync]) -> JobScheduler | None:
+    """The scheduler when this process schedules (`with_scheduler`, else the settings); its slots run through the
+    app `build` puts in `holder` once it is wired."""
+    if not (settings.scheduler_enabled if with_scheduler is None else with_scheduler):
+        return None
+
+    def run_slot(integration_id: int, scheduled_for: datetime) -> Any:
+        return holder["app"].run_slot(integration_id, scheduled_for)
+
+    return JobScheduler(run_slot)

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from erp_sync.demo import DEMO_NAME
 from erp_sync.domain.run import Trigger
@@ -275,7 +275,16 @@ def parser() -> argparse.ArgumentParser:
                                    "behind this version included: run `erp-sync db upgrade`); 3 a sync of that "
                                    "integration was already in progress; 130 interrupted.")
     sub = root.add_subparsers(dest="command", required=True)
+    for add_command in (_serve_parser, _scheduler_parser, _run_parser, _db_parser, _integrations_parser,
+                        _sandbox_parser):
+        add_command(sub)
+    return root
 
+
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # what add_subparsers returns
+
+
+def _serve_parser(sub: Commands) -> None:
     serve = sub.add_parser("serve", help="HTTP API + scheduler (+ the SoftOne sandbox on the embedded default)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_whole_number(1, 65535), default=8000, help="port to listen on (default 8000)")
@@ -286,15 +295,21 @@ def parser() -> argparse.ArgumentParser:
                        help="apply database migrations before serving (always done on SQLite)")
     serve.set_defaults(func=cmd_serve)
 
+
+def _scheduler_parser(sub: Commands) -> None:
     sched = sub.add_parser("scheduler", help="run only the scheduler (no HTTP), for split deployments")
     sched.set_defaults(func=cmd_scheduler)
 
+
+def _run_parser(sub: Commands) -> None:
     run = sub.add_parser("run", help="run one sync in the foreground; exit 0 on success, 1 on failure, 3 if busy")
     run.add_argument("integration_id", type=int, help="the integration's id (see: erp-sync integrations list)")
     run.add_argument("--full", action="store_true", help="ignore the watermark and read everything")
     run.add_argument("--dry-run", action="store_true", help="read and map, write nothing, print what would change")
     run.set_defaults(func=cmd_run)
 
+
+def _db_parser(sub: Commands) -> None:
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     up = db_sub.add_parser("upgrade", help="apply migrations (default: to the newest)")
@@ -303,6 +318,8 @@ def parser() -> argparse.ArgumentParser:
     db_sub.add_parser("rotate-keys", help="re-encrypt stored ERP passwords with the first ERP_SYNC_SECRET_KEYS key")
     db.set_defaults(func=cmd_db)
 
+
+def _integrations_parser(sub: Commands) -> None:
     ints = sub.add_parser("integrations", help="list, show, create, delete, activate, deactivate integrations")
     int_sub = ints.add_subparsers(dest="int_command", required=True)
     int_sub.add_parser("list", help="one line per integration")
@@ -314,6 +331,8 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("file", help="path of the JSON file")
     ints.set_defaults(func=cmd_integrations)
 
+
+def _sandbox_parser(sub: Commands) -> None:
     sandbox = sub.add_parser("sandbox", help="serve the built-in SoftOne sandbox (or with --soap the SOAP one) alone")
     sandbox.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     sandbox.add_argument("--port", type=_whole_number(1, 65535), default=8765, help="port (default 8765)")
@@ -322,7 +341,6 @@ def parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--soap", action="store_true",
                          help="serve the SOAP sandbox instead: Dynamics NAV-style Customer and Item page services")
     sandbox.set_defaults(func=cmd_sandbox)
-    return root
 
 
 def main(argv: list[str] | None = None) -> int:

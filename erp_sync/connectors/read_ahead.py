@@ -24,26 +24,7 @@ def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
     """Iterate `items` with up to `depth` of them fetched in advance by a helper thread."""
     handoff: Queue[tuple[str, Any]] = Queue(maxsize=depth)
     stop = threading.Event()
-
-    def put(message: tuple[str, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(message, timeout=_POLL_SECONDS)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(("item", item)):
-                    return
-            put(("end", None))
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(("error", exc))
-
-    helper = threading.Thread(target=produce, name="erp-sync-read-ahead", daemon=True)
+    helper = threading.Thread(target=_produce, args=(items, handoff, stop), name="erp-sync-read-ahead", daemon=True)
     helper.start()
     try:
         while True:
@@ -61,3 +42,25 @@ def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
                 raise value
     finally:
         stop.set()
+
+
+def _produce(items: Iterator[Any], handoff: Queue[tuple[str, Any]], stop: threading.Event) -> None:
+    """The helper thread: every item, then the end or the exception, handed over in order until `stop` is set."""
+    try:
+        for item in items:
+            if not _put(handoff, stop, ("item", item)):
+                return
+        _put(handoff, stop, ("end", None))
+    except BaseException as exc:  # handed to the consumer, raised there
+        _put(handoff, stop, ("error", exc))
+
+
+def _put(handoff: Queue[tuple[str, Any]], stop: threading.Event, message: tuple[str, Any]) -> bool:
+    """Wait for room for `message`; False when the consumer has stopped first."""
+    while not stop.is_set():
+        try:
+            handoff.put(message, timeout=_POLL_SECONDS)
+            return True
+        except Full:
+            continue
+    return False

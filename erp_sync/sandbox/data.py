@@ -152,33 +152,15 @@ class CustomerRows(RowGenerator):
             remark = tab_remarks[(k // 500) % 3] if k % 500 == 7 else remarks[(g >> 53) % n_remarks]
             ins = d % SPAN
             upd = ins + (d >> 32) % (SPAN - ins)
-            if k % 97 == 3:
-                insdate = ""
-            elif k % 89 == 5:
-                insdate = ZERO_DATE
-            else:
-                insdate = days[ins // 86400] + minutes[(ins % 86400) // 60] + seconds[ins % 60]
+            # _insdate's rule, inlined
+            insdate = "" if k % 97 == 3 else ZERO_DATE if k % 89 == 5 else (
+                days[ins // 86400] + minutes[(ins % 86400) // 60] + seconds[ins % 60])
             key = str(k)
-            out.append(
-                (
-                    company,
-                    "13",
-                    key,
-                    "C" + key.zfill(6),
-                    name,
-                    afm,
-                    "1" if (h >> 36) & 15 else "0",
-                    streets[(h >> 20) % n_streets] + str((h >> 28) % 180 + 1),
-                    city,
-                    zip3 + str(100 + (h >> 40) % 100)[1:],
-                    area + str(mod + (g >> 20) % mod)[1:],
-                    f"{slug}{key}@{domains[(g >> 50) & 3]}" if (g >> 45) & 31 else "",
-                    "",
-                    remark,
-                    insdate,
-                    days[upd // 86400] + minutes[(upd % 86400) // 60] + seconds[upd % 60],
-                )
-            )
+            out.append((company, "13", key, "C" + key.zfill(6), name, afm, "1" if (h >> 36) & 15 else "0",
+                        streets[(h >> 20) % n_streets] + str((h >> 28) % 180 + 1), city,
+                        zip3 + str(100 + (h >> 40) % 100)[1:], area + str(mod + (g >> 20) % mod)[1:],
+                        f"{slug}{key}@{domains[(g >> 50) & 3]}" if (g >> 45) & 31 else "", "", remark, insdate,
+                        days[upd // 86400] + minutes[(upd % 86400) // 60] + seconds[upd % 60]))
         return out
 
 

@@ -43,12 +43,6 @@ def register(app: Flask, database_unavailable: Callable[[BaseException], ErpSync
     """The handlers; `database_unavailable` recognises a database that cannot be reached or refuses work (the web
     layer knows no database library), which answers 503 DATABASE_ERROR instead of 500 INTERNAL_ERROR."""
 
-    def _database_down(failed: ErpSyncError) -> Response:
-        log.warning("request failed: %s", failed, extra=_logged())  # it names the database: the log only
-        return failure(failed.code, "the database cannot be reached or refused the request; the server log has its "
-                       "message under this request id. Check the database server and ERP_SYNC_DATABASE_URL, then "
-                       "retry", status_for(failed.code))
-
     @app.errorhandler(ErpSyncError)
     def _expected(exc: ErpSyncError) -> Response:
         if exc.__cause__ is not None and database_unavailable(exc.__cause__) is not None:
@@ -83,6 +77,14 @@ def register(app: Flask, database_unavailable: Callable[[BaseException], ErpSync
         log.exception("unexpected error", extra=_logged())
         return failure("INTERNAL_ERROR", "an unexpected error occurred; the server log has the details "
                        "under this request id", 500)
+
+
+def _database_down(failed: ErpSyncError) -> Response:
+    """503 DATABASE_ERROR without the database's name or the driver's text, which go to the log only."""
+    log.warning("request failed: %s", failed, extra=_logged())
+    return failure(failed.code, "the database cannot be reached or refused the request; the server log has its "
+                   "message under this request id. Check the database server and ERP_SYNC_DATABASE_URL, then "
+                   "retry", status_for(failed.code))
 
 
 def _logged() -> dict[str, str]:
