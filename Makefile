@@ -20,6 +20,7 @@ serve: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/python scripts/check_function_length.py
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
@@ -27,6 +28,7 @@ test: $(STAMP)
 	bash scripts/ensure-test-tools.sh
 	bash scripts/install-actionlint.sh
 	$(BIN)/ruff check .
+	$(BIN)/python scripts/check_function_length.py
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest
