@@ -1,6 +1,7 @@
 """The console in a real browser (Debian's Chromium driven by Playwright) against a real `erp-sync serve` on the
 embedded default: sign in, see the demo, set a second integration up through the editor, run it, pause it, sign
-out; a wrong token and a request without its CSRF token are refused.
+out; a wrong token and a request without its CSRF token are refused. An integration erp-sync paused itself after
+failed runs shows why, and its last notification, on its page and on the overview.
 
 Screenshots of every page go to `artifacts/console/` (git-ignored) for a reviewer to look at.
 """
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from app_fixtures import customer_integration
+from operations.test_notifications import Receiver
 from processes import ERP_SYNC, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -213,3 +216,64 @@ def test_an_operator_signs_in_sets_up_runs_and_pauses_an_integration_in_the_brow
     page.goto(served.base + "/")
     expect(page).to_have_url(re.compile(r"/login"))
     context.close()
+
+
+def sign_in(context: object, served: Served, path: str = "/") -> object:
+    page = context.new_page()  # type: ignore[attr-defined]
+    page.set_default_timeout(20_000)
+    page.goto(served.base + path)
+    page.get_by_label("Admin token").fill(served.token)
+    page.get_by_role("button", name="Sign in").click()
+    return page
+
+
+def test_an_integration_paused_after_failed_runs_shows_why_and_its_last_notification(
+        served: Served, browser: object) -> None:
+    expect = playwright.expect
+    receiver = Receiver()
+    try:
+        # Wrong ERP password, paused by erp-sync after two failed runs, the pause announced to a webhook.
+        body = customer_integration(served.sandbox_url, name="console-paused",
+                                    target={"table": "console_paused", "createIfMissing": True},
+                                    options={"pauseAfterFailures": 2},
+                                    notifications=[{"type": "webhook", "url": receiver.url, "events": ["paused"]}])
+        body["connection"]["password"] = "not-the-password"
+        integration_id = served.api("POST", "/api/integrations", json=body)["data"]["id"]
+        for _ in range(2):
+            failed = served.api("POST", f"/api/integrations/{integration_id}/sync", json={"wait": True})["error"]
+            run = failed["details"]["run"]
+            assert run["status"] == "failed" and run["error"]["code"] == "ERP_BAD_CREDENTIALS", failed
+        wait_for(lambda: receiver.events() == ["paused"], timeout=30)
+        answer = wait_for(lambda: (lambda data: data if data["lastNotification"] else None)(
+            served.api("GET", f"/api/integrations/{integration_id}")["data"]), timeout=30)
+    finally:
+        receiver.close()
+    reason = answer["pausedReason"]
+    assert answer["isActive"] is False and reason.startswith("paused by erp-sync after 2 failed runs in a row")
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")  # type: ignore[attr-defined]
+    page = sign_in(context, served, f"/integrations/{integration_id}")
+    expect(page.locator("h1 .badge")).to_have_text("paused")
+    expect(page.locator('[data-field="paused-reason"]')).to_contain_text(reason)
+    delivery = page.locator('[data-field="last-notification"]')
+    expect(delivery).to_contain_text("paused")
+    expect(delivery).to_contain_text(f"delivered to {answer['lastNotification']['target']}")
+    assert answer["lastNotification"]["target"].endswith("/***")
+    assert "secret-token-123" not in page.content()  # the webhook URL's secret path never reaches the page
+    shot(page, "06-paused-by-erp-sync")
+
+    # The overview marks it paused, with the reason beside the badge.
+    page.goto(served.base + "/")
+    row = page.locator("tr", has=page.get_by_role("link", name="console-paused"))
+    expect(row.locator(".badge.state-paused")).to_have_text("paused")
+    expect(row.locator('[data-field="paused-reason"]')).to_have_text(reason)
+    shot(page, "07-overview-paused")
+
+    # Resuming clears the reason: the page no longer says erp-sync paused it.
+    page.goto(f"{served.base}/integrations/{integration_id}")
+    page.get_by_role("button", name="Resume").click()
+    expect(page.locator("h1 .badge")).to_have_text("active")
+    expect(page.locator('[data-field="paused-reason"]')).to_have_count(0)
+    assert served.api("GET", f"/api/integrations/{integration_id}")["data"]["pausedReason"] is None
+    context.close()
+

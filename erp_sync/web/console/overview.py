@@ -1,6 +1,7 @@
 """What the console's pages show about an integration, gathered from the services (no rule is computed here).
 
-State: `running` while a run holds the integration's lease, else `active` or `paused`. The next run comes from
+State: `running` while a run holds the integration's lease, else `active` or `paused`; `paused_reason` says why
+when erp-sync paused it itself (options.pauseAfterFailures), None when a person did. The next run comes from
 the same schedule function the scheduler's trigger asks. The last run, its outcome and duration come from the run
 history; the success rate over 24 hours and the open alerts come from the monitoring service.
 """
@@ -29,6 +30,7 @@ class IntegrationSummary:
     last_run: dict[str, Any] | None
     success_rate: float | None
     alerts: list[health.Alert] = field(default_factory=list)
+    paused_reason: str | None = None
 
 
 def _state(record: Any) -> str:
@@ -47,7 +49,7 @@ def summarize(app: Any, record: Any, signals: health.Signals) -> IntegrationSumm
         source_object=spec.source.object, target_table=spec.target.table, cron=cron, timezone=zone,
         schedule_text=preview.description, next_run=preview.next_runs[0] if spec.is_active else None,
         last_run=recent[0] if recent else None, success_rate=signals.success_rate(record.id),
-        alerts=signals.alerts(record.id))
+        alerts=signals.alerts(record.id), paused_reason=None if spec.is_active else record.paused_reason)
 
 
 def summaries(app: Any) -> list[IntegrationSummary]:
