@@ -73,8 +73,22 @@ class SteeredState(Protocol):
     def delete_row(self, name: str, key: Any, /) -> None: ...
 
 
-def steering_routes(state: SteeredState, environ: dict[str, Any]) -> dict[tuple[str, str], Callable[[], Any]]:
-    """The (method, path) routes both sandboxes answer alike: stats, faults, config."""
+Routes = dict[tuple[str, str], Callable[[], Any]]  # (method, path below /_sandbox/) -> the answer's payload
+
+
+def steered_route(state: SteeredState, method: str, parts: list[str], environ: dict[str, Any], *,
+                  key_of: Callable[[str], Any], created_as: str, own: Routes) -> tuple[str, Any]:
+    """One admin request of either sandbox: its rows (`rows_route`), the routes both answer alike, then `own`."""
+    if parts and parts[0] == "rows" and len(parts) >= 2:
+        return rows_route(state, method, parts, environ, key_of, created_as)
+    route = (_steering_routes(state, environ) | own).get((method, "/".join(parts)))
+    if route is None:
+        raise AdminError("404 Not Found", f"no admin endpoint {method} /_sandbox/{'/'.join(parts)}")
+    return "200 OK", route()
+
+
+def _steering_routes(state: SteeredState, environ: dict[str, Any]) -> Routes:
+    """The routes both sandboxes answer alike: stats, faults, config."""
     return {
         ("GET", "stats"): state.stats_view,
         ("GET", "faults"): state.pending_faults,
@@ -124,17 +138,11 @@ def _reset(state: SandboxState, environ: dict[str, Any]) -> dict[str, bool]:
 
 
 def _route(state: SandboxState, method: str, parts: list[str], environ: dict[str, Any]) -> tuple[str, Any]:
-    if parts and parts[0] == "rows" and len(parts) >= 2:
-        return rows_route(state, method, parts, environ, _key, "id")
-    routes = steering_routes(state, environ) | {
+    return steered_route(state, method, parts, environ, key_of=_key, created_as="id", own={
         ("POST", "reset"): lambda: _reset(state, environ),
         ("POST", "sessions/expire"): lambda: {"expired": state.expire_sessions()},
         ("GET", "setdata-log"): state.setdata_requests,
-    }
-    route = routes.get((method, "/".join(parts)))
-    if route is None:
-        raise AdminError("404 Not Found", f"no admin endpoint {method} /_sandbox/{'/'.join(parts)}")
-    return "200 OK", route()
+    })
 
 
 def handle(state: SandboxState, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..admin import AdminError, answer, rows_route, steering_routes
+from ..admin import answer, steered_route
 from .state import SoapSandboxState
 
 StartResponse = Callable[..., Any]
@@ -33,16 +33,10 @@ def _reset(state: SoapSandboxState) -> dict[str, bool]:
 
 
 def _route(state: SoapSandboxState, method: str, parts: list[str], environ: dict[str, Any]) -> tuple[str, Any]:
-    if parts and parts[0] == "rows" and len(parts) >= 2:
-        return rows_route(state, method, parts, environ, str, "No")
-    routes = steering_routes(state, environ) | {
+    return steered_route(state, method, parts, environ, key_of=str, created_as="No", own={
         ("POST", "reset"): lambda: _reset(state),
         ("GET", "writes"): state.write_log,
-    }
-    route = routes.get((method, "/".join(parts)))
-    if route is None:
-        raise AdminError("404 Not Found", f"no admin endpoint {method} /_sandbox/{'/'.join(parts)}")
-    return "200 OK", route()
+    })
 
 
 def handle(state: SoapSandboxState, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
