@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -84,6 +84,24 @@ def active_run_id(engine: Engine, integration_id: int, now: datetime) -> int | N
     with engine.connect() as conn:
         return conn.execute(select(INTEGRATIONS.c.lease_run_id).where(
             INTEGRATIONS.c.id == integration_id, INTEGRATIONS.c.lease_expires_at >= now)).scalar_one_or_none()
+
+
+class Schedule(NamedTuple):
+    """An integration's schedule and lease, as the metrics' gauges show them."""
+
+    id: int
+    name: str
+    is_active: bool
+    cron_expression: str
+    timezone: str
+    lease_expires_at: datetime | None
+
+
+def schedules(engine: Engine) -> list[Schedule]:
+    """Every integration's schedule and lease expiry, by id."""
+    columns = [INTEGRATIONS.c[name] for name in Schedule._fields]
+    with engine.connect() as conn:
+        return [Schedule(*row) for row in conn.execute(select(*columns).order_by(INTEGRATIONS.c.id))]
 
 
 def renew_lease(conn: Connection, lease: Lease, now: datetime, ttl: timedelta) -> None:

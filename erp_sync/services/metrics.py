@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from erp_sync.clock import Clock
 from erp_sync.db import totals
-from erp_sync.db.models import INTEGRATIONS
 from erp_sync.db.reading import reader
+from erp_sync.db.runs import schedules
 from erp_sync.db.stats import EXECUTIONS, SUCCESSES
 from erp_sync.domain import schedule
 from erp_sync.services.readiness import Scheduler
@@ -61,10 +61,7 @@ class MetricsService:
             if row.status in SUCCESSES and row.last_finished_at is not None:
                 last_success[row.integration_id] = max(row.last_finished_at,
                                                        last_success.get(row.integration_id, row.last_finished_at))
-        query = select(INTEGRATIONS.c.id, INTEGRATIONS.c.name, INTEGRATIONS.c.is_active, INTEGRATIONS.c.cron_expression,
-                       INTEGRATIONS.c.timezone, INTEGRATIONS.c.lease_expires_at).order_by(INTEGRATIONS.c.id)
-        with reader(self._engine).connect() as conn:
-            listed = conn.execute(query).all()
+        listed = schedules(reader(self._engine))
         next_fires: dict[tuple[str, str], datetime] = {}  # integrations often share a schedule
         for r in listed:
             if r.is_active and (r.cron_expression, r.timezone) not in next_fires:

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
-from erp_sync.db.models import CONFLICTS
+from erp_sync.db.findings import Conflict, record_conflicts
 from erp_sync.domain.mapping import same_field
 from erp_sync.services.run.context import RunContext
 
@@ -26,7 +26,7 @@ def settle(ctx: RunContext, conn: Connection, values: Sequence[tuple[Any, ...]],
     """The positions of the page's changed rows that the ERP's values win, and the number of conflicts."""
     local_rows = ctx.upserter.fetch_rows(conn, list(keys))
     kept: list[int] = []
-    conflicts = 0
+    conflicts: list[Conflict] = []
     policy = ctx.spec.conflict_policy
     for position, (row_values, binding, key) in enumerate(zip(values, bindings, keys, strict=True)):
         local = local_rows.get(key)
@@ -38,20 +38,17 @@ def settle(ctx: RunContext, conn: Connection, values: Sequence[tuple[Any, ...]],
         if erp_wins:
             kept.append(position)
         if edited:
-            conflicts += 1
-            if not ctx.dry_run:
-                _record(ctx, conn, binding, local, row_values, erp_wins, now)
-    return kept, conflicts
+            conflicts.append(_conflict(ctx, binding, local, row_values, erp_wins))
+    if not ctx.dry_run:
+        record_conflicts(conn, ctx.integration_id, ctx.run_id, conflicts, now)
+    return kept, len(conflicts)
 
 
-def _record(ctx: RunContext, conn: Connection, binding: Binding, local: Any, row_values: tuple[Any, ...],
-            erp_wins: bool, now: datetime) -> None:
+def _conflict(ctx: RunContext, binding: Binding, local: Any, row_values: tuple[Any, ...], erp_wins: bool) -> Conflict:
     columns = ctx.plan.columns
-    conn.execute(insert(CONFLICTS).values(
-        integration_id=ctx.integration_id, run_id=ctx.run_id, erp_key=binding[0], local_key=binding[1],
-        policy=ctx.spec.conflict_policy, resolution="erp_won" if erp_wins else "local_won",
-        local_values={c: jsonable(local.get(c)) for c in columns},
-        erp_values={c: jsonable(v) for c, v in zip(columns, row_values, strict=True)}, created_at=now))
+    return Conflict(binding[0], binding[1], ctx.spec.conflict_policy, "erp_won" if erp_wins else "local_won",
+                    {c: jsonable(local.get(c)) for c in columns},
+                    {c: jsonable(v) for c, v in zip(columns, row_values, strict=True)})
 
 
 def _erp_is_newer(ctx: RunContext, local: Any, row_values: tuple[Any, ...]) -> bool:

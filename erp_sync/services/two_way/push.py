@@ -15,11 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert
-
 from erp_sync.connectors.base import ErpConnector, PushRequest, PushResult
 from erp_sync.db import bindings, versions
-from erp_sync.db.models import ROW_ERRORS
+from erp_sync.db.findings import RowError, record_row_errors
 from erp_sync.db.runs import check_lease, renew_lease
 from erp_sync.domain.mapping import field_part, same_field
 from erp_sync.services.run.context import RunContext
@@ -152,7 +150,5 @@ def _refused(ctx: RunContext, conn: Any, change: LocalChange, result: PushResult
     report.refused.append({"localKey": change.local_key, "message": result.message})
     if change.erp_key is not None:
         bindings.mark_failed(conn, ctx.integration_id, change.erp_key, result.message or "refused")
-    conn.execute(insert(ROW_ERRORS).values(
-        integration_id=ctx.integration_id, run_id=ctx.run_id, erp_key=change.erp_key, field=None,
-        code="PUSH_REJECTED", created_at=now,
-        reason=f"the ERP refused the local change to {change.local_key}: {result.message}"))
+    reason = f"the ERP refused the local change to {change.local_key}: {result.message}"
+    record_row_errors(conn, ctx.integration_id, ctx.run_id, [RowError("PUSH_REJECTED", reason, change.erp_key)], now)

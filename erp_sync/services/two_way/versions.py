@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from erp_sync.connectors.base import (
     ConnectionReport,
@@ -35,7 +35,7 @@ from erp_sync.connectors.base import (
     Window,
 )
 from erp_sync.db import bindings, versions
-from erp_sync.db.models import CONFLICTS
+from erp_sync.db.findings import Conflict, record_conflicts
 from erp_sync.db.runs import renew_lease
 from erp_sync.domain.mapping import field_value
 from erp_sync.services.run.context import RunContext
@@ -117,11 +117,9 @@ class VersionedConnector:
             renew_lease(conn, ctx.lease, ctx.clock.now(), ctx.lease_ttl)
             local_key = bindings.local_keys_for(conn, ctx.integration_id, [request.record_id or ""]).get(
                 request.record_id or "")
-            conn.execute(insert(CONFLICTS).values(
-                integration_id=ctx.integration_id, run_id=ctx.run_id, erp_key=request.record_id,
-                local_key=local_key or "", policy=ctx.spec.conflict_policy, resolution="local_won",
-                local_values={k: jsonable(v) for k, v in (local or {}).items()},
-                erp_values=dict(stale.current or {}), created_at=datetime.now(UTC)))
+            conflict = Conflict(request.record_id or "", local_key or "", ctx.spec.conflict_policy, "local_won",
+                                {k: jsonable(v) for k, v in (local or {}).items()}, dict(stale.current or {}))
+            record_conflicts(conn, ctx.integration_id, ctx.run_id, [conflict], datetime.now(UTC))
 
     # -- the rest of the protocol, unchanged -------------------------------------------------------------------
     def check(self) -> ConnectionReport:
