@@ -17,7 +17,7 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _TAGS = (
     ("CRON", ("erp_sync.scheduling", "erp_sync.services.startup", "erp_sync.services.retention",
               "erp_sync.bootstrap", "apscheduler")),
-    ("SYNC", ("erp_sync.services.sync", "erp_sync.services.page_loader", "erp_sync.services.deletes",
+    ("SYNC", ("erp_sync.services.sync", "erp_sync.services.load", "erp_sync.services.deletes",
               "erp_sync.services.two_way", "erp_sync.services.dispatch", "erp_sync.services.seen_keys",
               "erp_sync.connectors.read_ahead", "erp_sync.services.notifications", "erp_sync.services.retries",
               "erp_sync.services.run_hooks", "erp_sync.connectors")),

@@ -31,7 +31,7 @@ from erp_sync.domain.run import RunStats, RunStatus, Trigger
 from erp_sync.domain.soap import filter_pairs
 from erp_sync.errors import ErpSyncError
 from erp_sync.services.deletes import reconcile_deletes
-from erp_sync.services.page_loader import load_page
+from erp_sync.services.load import load_page
 from erp_sync.services.run.context import RunContext, RunProgress
 from erp_sync.services.two_way.push import PushReport, push_local_changes
 from erp_sync.services.two_way.versions import VersionedConnector

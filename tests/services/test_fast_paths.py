@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from erp_sync.domain.mapping import FieldMapping, MappingPlan, field_part, field_positions, same_field
-from erp_sync.services.page_loader import _cursor_index
+from erp_sync.services.load.cursor import cursor_index as _cursor_index
 
 _NAME = st.text(alphabet="abcXYZ_.", min_size=1, max_size=8)
 

@@ -17,7 +17,7 @@ from erp_sync.bootstrap import ErpSync
 from erp_sync.connectors.base import Page
 from erp_sync.domain.run import ERP_SENTINELS, max_cursor, page_cursor, parse_erp_datetime
 from erp_sync.sandbox import RunningSandbox
-from erp_sync.services.page_loader import _page_cursor
+from erp_sync.services.load.cursor import page_cursor as _page_cursor
 
 
 def page(*values: str | None) -> Page:
