@@ -186,7 +186,9 @@ def test_an_operator_signs_in_sets_up_runs_and_pauses_an_integration_in_the_brow
     first_run = page.locator("tbody.run").first
     expect(first_run.locator('[data-field="status"]')).to_contain_text("running")
     page.evaluate("window.notReloaded = true")
-    expect(first_run.locator('[data-count="fetched"]')).to_have_text("1,500", timeout=30_000)
+    # Any count short of the whole 2,000 shows the row moved while running (a busy machine may skip a step).
+    expect(first_run.locator('[data-count="fetched"]')).to_have_text(re.compile(r"^(500|1,000|1,500)$"),
+                                                                      timeout=30_000)
     assert page.evaluate("window.notReloaded === true")  # refreshed in place, not by reloading the page
     expect(first_run.locator('[data-field="status"]')).to_have_text("succeeded", timeout=30_000)
     expect(first_run.locator('[data-count="inserted"]')).to_have_text("2,000")
