@@ -48,18 +48,32 @@ class PostgresCluster:
             self._as_user = ["runuser", "-u", "postgres", "--"]
         self._counter = 0
 
-    def _run(self, *args: str) -> None:
-        subprocess.run([*self._as_user, *args], check=True, capture_output=True, cwd=self.root)
+    def _run(self, *args: str, file_size_limit: int | None = None) -> None:
+        # prlimit after runuser, whose PAM session resets the limits; lowering a soft limit needs no privilege.
+        limit = ["prlimit", f"--fsize={file_size_limit}:"] if file_size_limit else []
+        subprocess.run([*self._as_user, *limit, *args], check=True, capture_output=True, cwd=self.root)
 
     def start(self) -> PostgresCluster:
         self._run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
                   "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+        self._start()
+        return self
+
+    def _start(self, file_size_limit: int | None = None) -> None:
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
                    "-c shared_buffers=128MB")
         self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
-                  "-o", options, "-w", "-t", "60", "start")
-        return self
+                  "-o", options, "-w", "-t", "60", "start", file_size_limit=file_size_limit)
+
+    def restart(self, *, down_seconds: float = 0.0, file_size_limit: int | None = None) -> None:
+        """Stop (fast: sessions are ended, their transactions rolled back), stay down `down_seconds`, start again;
+        with `file_size_limit`, the server runs under that soft RLIMIT_FSIZE. PostgreSQL ignores SIGXFSZ, so a
+        write that would grow a file past it fails with "could not extend file ...: File too large", as on a full
+        disk."""
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
+        time.sleep(down_seconds)
+        self._start(file_size_limit)
 
     def stop(self) -> None:
         try:

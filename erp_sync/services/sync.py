@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from erp_sync.clock import Clock
 from erp_sync.connectors.base import ErpConnector, Page, Query, Window, redact
 from erp_sync.db import bindings, runs
+from erp_sync.db.failures import unavailable
 from erp_sync.db.repository import IntegrationRecord, IntegrationRepository
 from erp_sync.db.target import TargetTable, Upserter
 from erp_sync.domain import run as rules
@@ -86,6 +88,24 @@ def source_query(spec: IntegrationSpec) -> Query:
                  criteria=filter_pairs(source.filters), cursor_field=source.cursor_field,
                  key_field=source.key_field, page_size=source.page_size, requests_ahead=source.requests_ahead,
                  params=dict(source.params))
+
+
+END_RECORD_WAITS = (0.5, 1.0, 2.0, 4.0)  # seconds between tries to record a run's end in an unreachable database
+
+
+def _while_unreachable(write: Callable[[], None]) -> None:
+    """`write`, tried again while the database cannot be reached (a server restarting): a run whose page failed
+    because the database went away records its end once it is back, instead of staying `running` with its lease
+    held until the lease expires. A database away for longer still raises."""
+    for wait in (*END_RECORD_WAITS, None):
+        try:
+            return write()
+        except DBAPIError as exc:
+            if wait is None or not unavailable(exc):
+                raise
+            log.warning("the database is unreachable (%s); recording the run's end again in %.1fs",
+                        str(exc.orig).splitlines()[0] if str(exc.orig) else type(exc.orig).__name__, wait)
+            time.sleep(wait)
 
 
 def default_owner() -> str:
@@ -315,7 +335,7 @@ class SyncRunner:
             runs.record_end(self._engine, prepared.run_id, end)
             return outcome
         try:
-            runs.finish(self._engine, prepared.lease, end, watermark)
+            _while_unreachable(lambda: runs.finish(self._engine, prepared.lease, end, watermark))
         except runs.LeaseLostError as lost:
             return self._failed(prepared, outcome.stats, lost.code, lost.message, {})
         return outcome
