@@ -2,9 +2,9 @@
 
 Each SoftOne cell arms one of the sandbox's fault switches (erp_sync/sandbox/faults.py) or protocol limits, runs
 the first load of 120 customers in pages of 50 (the faulted run, which must end as the cell says, with the error
-code it names), clears the fault, changes one ERP row, runs again (incremental) and checks the invariant:
-the target equals the ERP's rows, no row lost or doubled, each target row has exactly one binding, no lease is
-left held, every run is in a final state, and the run after the fault converged (succeeded).
+code it names), clears the fault, changes one ERP row, runs again (incremental) and checks the invariant
+(tests/proving/fault_invariant.py): the target equals the ERP's rows, no row lost or doubled, each target row has
+exactly one binding, no lease is left held, every run is in a final state, and the run after the fault converged.
 
 The cells: transport faults the connector's retries absorb and ones that outlast them (connection refused, dropped
 mid-body, HTTP 500, an HTML proxy page, a page slower than the request timeout, a gzip body cut short), session
@@ -26,16 +26,14 @@ from typing import Any, NamedTuple
 import httpx
 import pytest
 from app_fixtures import customer_integration
+from fault_invariant import FINAL_STATUSES, invariant_breaches
 from sqlalchemy import text
 from tests_support import erp_rows
 
 from erp_sync.bootstrap import ErpSync
 from erp_sync.connectors.softone import SessionPool
-from erp_sync.domain.run import RunStatus
 from erp_sync.sandbox import RunningSandbox, SandboxConfig, start_in_thread
 
-FINAL = {RunStatus.SUCCEEDED, RunStatus.SUCCEEDED_WITH_ERRORS, RunStatus.FAILED, RunStatus.SKIPPED,
-         RunStatus.ABANDONED}
 PAGES = {"service": "getBrowserData", "start": 50}  # the second page of the first load
 REFUSED = "http://127.0.0.1:9/s1services"  # the discard port: nothing listens on loopback, connect is refused
 SHORT_TIMEOUT = 0.5  # seconds: the timeout cell's request timeout, below its slow page's delay
@@ -108,24 +106,6 @@ def sandbox(shared_sandbox: RunningSandbox) -> RunningSandbox:
     return shared_sandbox
 
 
-def assert_the_invariant_holds(erp: ErpSync, sandbox: RunningSandbox, integration: int,
-                               table: str = "customers") -> None:
-    with erp.engine.connect() as conn:
-        rows = conn.execute(text(f"SELECT erp_id, code, name FROM {table}")).all()
-        bindings = conn.execute(text("SELECT count(*), count(DISTINCT local_key) FROM erp_sync_bindings "
-                                     "WHERE integration_id = :i"), {"i": integration}).one()
-        lease = conn.execute(text("SELECT lease_owner, lease_run_id FROM erp_sync_integrations WHERE id = :i"),
-                             {"i": integration}).one()
-        statuses = conn.execute(text("SELECT id, status FROM erp_sync_runs WHERE integration_id = :i"),
-                                {"i": integration}).all()
-    erp_side = {key: (row["CODE"], row["NAME"]) for key, row in erp_rows(sandbox).items()}
-    assert len(rows) == len({r.erp_id for r in rows}), "a row is doubled"
-    assert {int(r.erp_id): (r.code, r.name) for r in rows} == erp_side
-    assert tuple(bindings) == (len(rows), len(rows))
-    assert tuple(lease) == (None, None), "the lease is still held"
-    assert [s for s in statuses if s.status not in FINAL] == []
-
-
 def take_licences(sandbox: RunningSandbox, count: int) -> None:
     """Another client logs in `count` times and keeps its sessions."""
     login = {"service": "login", "username": "demo", "password": "demo", "appId": 1001, "COMPANY": "1000",
@@ -155,7 +135,7 @@ def test_after_each_erp_fault_the_target_equals_the_erp_and_the_next_run_converg
     sandbox.app.state.patch_row("CUSTOMER", sorted(erp_rows(sandbox))[7], {"NAME": "Changed after the fault"})
     converged = erp.runner.run(integration, "api")
     assert converged.status == "succeeded", (converged.error_code, converged.error_message)
-    assert_the_invariant_holds(erp, sandbox, integration)
+    assert invariant_breaches(erp, sandbox, integration) == []
 
 
 def test_a_setdata_refused_by_a_business_rule_stays_pending_and_the_next_run_pushes_it_and_converges(
@@ -181,7 +161,7 @@ def test_a_setdata_refused_by_a_business_rule_stays_pending_and_the_next_run_pus
     assert sandbox.app.state.row("CUSTOMER", int(customer["TRDR"]))["NAME"] == "Edited locally"
     assert len(sandbox.app.state.setdata_requests()) == 2, "one refused setData and one accepted, nothing more"
     assert erp.runner.run(integration, "api").stats.pushed == 0, "the pushed change echoed back"
-    assert_the_invariant_holds(erp, sandbox, integration, "customers_2w")
+    assert invariant_breaches(erp, sandbox, integration, "customers_2w") == []
 
 
 SOAP_READ = {"operation": "ReadMultiple"}
@@ -230,7 +210,7 @@ def assert_the_soap_invariant_holds(erp: ErpSync, nav: Any, integration: int) ->
     assert {r.code: r.name for r in rows} == {r["No"]: r["Name"] for r in nav.app.state.rows("Customer")}
     assert bindings == len(rows)
     assert lease is None, "the lease is still held"
-    assert [s for s in statuses if s not in FINAL] == []
+    assert [s for s in statuses if s not in FINAL_STATUSES] == []
 
 
 @pytest.mark.parametrize("cell", list(SOAP_CELLS))
