@@ -259,7 +259,8 @@ class Upserter:
 
 class _Statements:
     """The SQL of one Upserter, built once from reflected names quoted by the dialect (hence the S608 noqa), with
-    its writer's parameter marker and distinctness operator; which statement runs when is the writer's choice."""
+    its writer's parameter marker and distinctness operator, and the parts a writer builds its own statements from
+    (a PostgreSQL writer's COPY and merge); which statement runs when is the writer's choice."""
 
     def __init__(self, target: TargetTable, columns: list[str], keys: list[str], soft: str | None,
                  writer: BulkWriter) -> None:
@@ -284,18 +285,13 @@ class _Statements:
             guard = " OR ".join(filter(None, [guard, f"t.{q(soft)} {'IS TRUE' if flag else 'IS NOT NULL'}"]))
         conflict = (f"ON CONFLICT ({', '.join(self._keys)}) "
                     + (f"DO UPDATE SET {', '.join(sets)} WHERE {guard}" if sets else "DO NOTHING"))
+        self.names, self.conflict = names, conflict
         self.upsert = (f"INSERT INTO {self.table} AS t ({names}) "  # noqa: S608
                        f"VALUES ({', '.join([self._p] * len(columns))}) {conflict}")
         self.delete = f"DELETE FROM {self.table} WHERE {self._key_match}"  # noqa: S608
         digest = hashlib.sha256(repr((table.fullname, columns, [str(table.columns[c].type) for c in columns]))
                                 .encode()).hexdigest()[:16]
-        stage = q(f"erp_sync_stage_{digest}")
-        self.stage = (f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
-                      f"SELECT {names} FROM {self.table} WITH NO DATA")
-        self.copy = f"COPY {stage} ({names}) FROM STDIN"
-        self.copy_direct = f"COPY {self.table} ({names}) FROM STDIN"
-        self.merge = f"INSERT INTO {self.table} AS t ({names}) SELECT {names} FROM {stage} {conflict}"  # noqa: S608
-        self.clear = f"DELETE FROM {stage}"  # noqa: S608
+        self.stage_table = q(f"erp_sync_stage_{digest}")
         self._quote = q
 
     @property

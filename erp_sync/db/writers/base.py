@@ -41,15 +41,13 @@ _SET_SOURCE = "UPDATE erp_sync_bindings SET source_hash = {p} WHERE integration_
 
 
 class TargetStatements(Protocol):
-    """The SQL of one target table's upserter, built from reflected names (`db.target`)."""
+    """The SQL of one target table's upserter, built from reflected names quoted by the dialect (`db.target`)."""
 
     table: str  # the quoted table name
-    upsert: str  # INSERT of one row ... ON CONFLICT (keys) DO UPDATE ... WHERE the values differ
-    stage: str  # PostgreSQL: the session temp table a big page is COPYed into
-    copy: str  # ... the COPY into it
-    merge: str  # ... the INSERT ... SELECT ... ON CONFLICT from it
-    clear: str  # ... emptying it
-    copy_direct: str  # ... the COPY straight into the table (a first load into an empty one)
+    names: str  # the quoted columns, comma-separated, in the upserter's order
+    conflict: str  # ON CONFLICT (keys) DO UPDATE SET ... WHERE the values differ (or DO NOTHING)
+    upsert: str  # INSERT of one row ... `conflict`
+    stage_table: str  # the quoted name of a session table a page may be staged in, one per table and columns
 
 
 class TargetRows(Protocol):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ from erp_sync.db.writers.base import (
     BindingWrite,
     BulkWriter,
     TargetRows,
+    TargetStatements,
     binding_params,
     last_per_key,
     stamp,
@@ -71,13 +72,37 @@ _BINARY_OIDS = {  # mapping type -> column type OIDs whose binary format takes t
 }
 
 
+class _CopyPlan(NamedTuple):
+    """How a target's big pages are COPYed: into a session temp table and merged, or straight in; `types` are the
+    columns' binary COPY types (None: text COPY)."""
+
+    stage: str
+    copy: str
+    merge: str
+    clear: str
+    copy_direct: str
+    types: list[int] | None
+
+    @classmethod
+    def of(cls, sql: TargetStatements, types: list[int]) -> _CopyPlan:
+        names, stage = sql.names, sql.stage_table
+        return cls(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608 - quoted names
+            f"SELECT {names} FROM {sql.table} WITH NO DATA",
+            f"COPY {stage} ({names}) FROM STDIN",
+            f"INSERT INTO {sql.table} AS t ({names}) SELECT {names} FROM {stage} {sql.conflict}",  # noqa: S608
+            f"DELETE FROM {stage}",  # noqa: S608
+            f"COPY {sql.table} ({names}) FROM STDIN",
+            types or None)
+
+
 class PostgresWriter(BulkWriter):
     marker = "%s"
     distinct = "IS DISTINCT FROM"
 
     def __init__(self) -> None:
         self._analyzed: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
-        self._copy_types: weakref.WeakKeyDictionary[TargetRows, list[int]] = weakref.WeakKeyDictionary()
+        self._copy_plans: weakref.WeakKeyDictionary[TargetRows, _CopyPlan] = weakref.WeakKeyDictionary()
 
     def chunk_size(self, conn: Connection, fixed: int) -> int:
         return CHUNK
@@ -134,11 +159,11 @@ class PostgresWriter(BulkWriter):
 
     def upsert_target(self, conn: Connection, target: TargetRows, values: Sequence[tuple[Any, ...]]) -> int:
         """Pages over the target's copy_threshold: COPY into a temp table and one merge (`copy_merge`)."""
-        sql = target.statements
         if len(values) > target.copy_threshold:
-            rows, types = self._copy_input(conn, target, values)
-            return copy_merge(conn, sql.stage, sql.copy, sql.merge, sql.clear, rows, types)
-        return run_many(conn, sql.upsert, target.adapted(values))
+            plan = self._copy_plan(conn, target)
+            return copy_merge(conn, plan.stage, plan.copy, plan.merge, plan.clear, target.last_per_key(values),
+                              plan.types)
+        return run_many(conn, target.statements.upsert, target.adapted(values))
 
     def insert_absent_target(self, conn: Connection, target: TargetRows, values: Sequence[tuple[Any, ...]]) -> bool:
         """Pages over the target's copy_threshold are COPYed straight into the table, with no merge; False when a
@@ -147,17 +172,17 @@ class PostgresWriter(BulkWriter):
             if values:
                 self.upsert_target(conn, target, values)
             return True
-        return _unless_bound(lambda: copy_in(conn, target.statements.copy_direct,
-                                             *self._copy_input(conn, target, values)))
+        plan = self._copy_plan(conn, target)
+        return _unless_bound(lambda: copy_in(conn, plan.copy_direct, target.last_per_key(values), plan.types))
 
-    def _copy_input(self, conn: Connection, target: TargetRows,
-                    values: Sequence[tuple[Any, ...]]) -> tuple[Iterable[Any], list[int] | None]:
-        """The rows of a COPY (adapted, each key once) and the columns' binary COPY types (None: text COPY)."""
-        types = self._copy_types.get(target)
-        if types is None:
-            types = self._copy_types[target] = binary_copy_types(conn, target.statements.table, target.columns,
-                                                                 target.types)
-        return target.last_per_key(values), (types or None)
+    def _copy_plan(self, conn: Connection, target: TargetRows) -> _CopyPlan:
+        """The target's COPY statements and binary COPY types, built on its first big page."""
+        plan = self._copy_plans.get(target)
+        if plan is None:
+            sql = target.statements
+            types = binary_copy_types(conn, sql.table, target.columns, target.types)
+            plan = self._copy_plans[target] = _CopyPlan.of(sql, types)
+        return plan
 
 
 def _copy_new(conn: Connection, integration_id: int, rows: Sequence[BindingWrite], synced_at: datetime) -> int:
