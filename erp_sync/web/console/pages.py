@@ -21,6 +21,7 @@ from erp_sync.web.console.throttle import SignInThrottle
 bp = Blueprint("console", __name__)
 PUBLIC = frozenset({"console.login", "console.sign_in"})
 RUNS_PER_PAGE = 15
+LAST_PAGE = 1_000_000  # any page past the runs shows none; beyond this the offset would overflow the database's
 
 
 def _app() -> Any:
@@ -89,7 +90,7 @@ def overview_page() -> str:
 def integration_page(integration_id: int) -> str:
     app = _app()
     record = app.integrations.get(integration_id)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), LAST_PAGE)
     runs, total = app.monitoring.runs(integration_id, RUNS_PER_PAGE, (page - 1) * RUNS_PER_PAGE)
     recent, _ = app.monitoring.runs(integration_id, 30, 0)
     summary = overview.summarize(app, record, health.Signals.read(app))
