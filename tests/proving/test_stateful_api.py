@@ -3,7 +3,8 @@
 A model (names and activity of the integrations that should exist, and their runs) is kept beside the real app,
 and after every step the app agrees with it: the list holds exactly the model's integrations, no answer is a 5xx,
 every error's code is in api/errors.md, a deleted integration is 404 everywhere, and every run of a live
-integration is in a final state. The spec has no OpenAPI links, so the sequence is written here by hand.
+integration is in a final state. The model is what this adds to the schemathesis state machine over the spec's
+OpenAPI links (tests/web/test_schemathesis_stateful.py), which knows no expected state beyond the spec.
 ERP_SYNC_PROVING=deep runs 100 sequences of up to 30 steps instead of 8 of up to 12.
 """
 
