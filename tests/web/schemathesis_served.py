@@ -145,12 +145,15 @@ def copy_of(seeded: str, folder: Path, cluster: PostgresCluster | None) -> str:
 
 
 def point_connections_home(body: Any, sandbox: RunningSandbox, soap: RunningSoapSandbox) -> None:
-    """Aim a generated connection at the ERPs on loopback (a generated host would be retried for seconds): the
-    SoftOne sandbox, or the SOAP sandbox's Customer page, whose WSDL the SOAP discovery then reads."""
+    """Aim a generated connection at the ERPs on loopback (a generated host would be retried for seconds) with their
+    demo login, so that discovery can succeed and its answer be checked too: the SoftOne sandbox, or the SOAP
+    sandbox's Customer page, whose WSDL the SOAP discovery reads. A SOAP connection gets the `soap` connector (the
+    generated pairs rarely match: every mismatch would stop at VALIDATION_ERROR)."""
     connection = body.get("connection") if isinstance(body, dict) else None
     if not isinstance(connection, dict):
         return
     if "baseUrl" in connection:
-        connection["baseUrl"] = sandbox.url
+        connection.update(baseUrl=sandbox.url, username="demo", password="demo", appId="1001")
     if "wsdlUrl" in connection:
-        connection["wsdlUrl"] = soap.page_url("Customer")
+        connection.update(wsdlUrl=soap.page_url("Customer"), username="demo", password="demo")
+        body["connector"] = "soap"

@@ -92,14 +92,14 @@ def test_every_console_route_answers_as_its_spec_says_to_a_signed_in_session(
         case.body[CSRF_FIELD] = csrf
     response = case.call_and_validate(base_url=base_url, checks=CHECKS, allow_redirects=False, timeout=60)
     location = response.headers.get("Location", "")
-    if case.operation.path not in {"/logout"}:
+    if case.operation.path != "/logout":
         assert not location.startswith("/login"), f"{case.operation.label}: the session was sent back to sign in"
 
 
 def test_a_run_page_number_beyond_any_offset_the_database_takes_shows_no_runs_instead_of_failing(
         base_url: str, session: tuple[str, str]) -> None:
-    """Found by fuzzing the `page` api/console.yaml declares (an integer from 1 up): a number past what SQLite's
-    and PostgreSQL's OFFSET take answered 500 INTERNAL_ERROR."""
+    """Found at the edge of the `page` api/console.yaml declares (a whole number from 1 up, no upper bound): a
+    number past what SQLite's and PostgreSQL's OFFSET take answered 500 INTERNAL_ERROR."""
     cookie, _ = session
     for page in ("2147483648", "9223372036854775807", "99999999999999999999"):
         answer = httpx.get(f"{base_url}/integrations/1", params={"page": page}, cookies={COOKIE_NAME: cookie})
