@@ -181,6 +181,39 @@ def test_a_request_in_flight_when_the_client_closes_fails_once_without_retry_war
     assert not [r for r in caplog.records if "attempt" in r.getMessage()]
 
 
+TRUNCATED = gzip.compress(json.dumps(ok(name=GREEK)).encode())[:-20]  # the deflate stream never reaches its end
+CUT_OFF = {"gzip with its header": Reply(TRUNCATED, headers={"Content-Encoding": "gzip"}),
+           "gzip without a header": Reply(TRUNCATED)}
+
+
+@pytest.mark.parametrize("cut", CUT_OFF.values(), ids=CUT_OFF.keys())
+def test_a_gzip_body_cut_off_mid_stream_is_retried_like_a_dropped_connection(
+        scripted: ScriptedServer, cut: Reply) -> None:
+    answers = iter([cut, Reply(ok(count=5))])
+    scripted.routes["getobjects"] = lambda req: next(answers)
+    assert client_for(scripted).call("getObjects")["count"] == 5
+    assert len(scripted.calls("getObjects")) == 2
+
+
+@pytest.mark.parametrize("cut", CUT_OFF.values(), ids=CUT_OFF.keys())
+def test_a_gzip_body_cut_off_on_every_attempt_is_erp_unavailable_naming_service_and_page(
+        scripted: ScriptedServer, cut: Reply) -> None:
+    scripted.routes["getbrowserdata"] = lambda req: cut
+    with pytest.raises(RetriableConnectorError) as caught:
+        client_for(scripted, max_retries=1).request("getBrowserData", {"START": 200}, page=3)
+    assert caught.value.code == "ERP_UNAVAILABLE" and caught.value.page == 3
+    assert "getBrowserData (page 3)" in caught.value.message and "cut off" in caught.value.message
+    assert len(scripted.calls("getBrowserData")) == 2
+
+
+def test_a_gzip_body_that_is_not_deflate_at_all_is_a_bad_response_not_retried(scripted: ScriptedServer) -> None:
+    scripted.routes["getobjects"] = lambda req: Reply(b"\x1f\x8b\x08\x00" + b"\x00" * 6 + b"not deflate at all")
+    with pytest.raises(BadResponseError) as caught:
+        client_for(scripted).call("getObjects")
+    assert "getObjects" in caught.value.message and "decompress" in caught.value.message
+    assert len(scripted.requests) == 1
+
+
 def test_persistent_5xx_gives_up_after_max_retries_as_erp_unavailable(scripted: ScriptedServer) -> None:
     scripted.routes["getobjects"] = lambda req: Reply(b"<h1>Service Unavailable</h1>", status=503)
     with pytest.raises(RetriableConnectorError) as caught:

@@ -241,3 +241,21 @@ def test_a_short_row_is_refused_naming_its_page_and_row(connector: SoftOneConnec
     with pytest.raises(BadResponseError) as caught:
         read_all(connector, Query(object="CUSTOMER", page_size=10))
     assert (caught.value.page, caught.value.details["row"]) == (3, 0)
+
+
+def test_a_gzip_answer_cut_off_mid_stream_is_retried_and_the_read_loses_no_row(connector: SoftOneConnector,
+                                                                               control: SandboxControl) -> None:
+    control.set_faults(truncated_gzip_on_call={"service": "getBrowserData", "start": 10, "times": 1})
+    pages = read_all(connector, Query(object="CUSTOMER", page_size=10))
+    assert record_ids(pages) == [row["TRDR"] for row in control.rows("CUSTOMER")]
+    assert control.stats()["faults_fired"]["truncated_gzip_on_call"] == 1
+
+
+def test_a_gzip_answer_cut_off_on_every_retry_fails_retriably_saying_the_answer_was_cut_off(
+        connector: SoftOneConnector, control: SandboxControl) -> None:
+    control.set_faults(truncated_gzip_on_call={"service": "getBrowserData", "start": 10, "times": 0})
+    with pytest.raises(RetriableConnectorError) as caught:
+        read_all(connector, Query(object="CUSTOMER", page_size=10))
+    assert (caught.value.code, caught.value.page) == ("ERP_UNAVAILABLE", 2)
+    assert "getBrowserData (page 2)" in caught.value.message and "cut off" in caught.value.message
+    assert control.stats()["faults_fired"]["truncated_gzip_on_call"] == 3

@@ -2,15 +2,17 @@
 
 `SoftOneClient` knows nothing of sessions. It sends ASCII-only JSON, retries transport trouble (timeouts, dropped
 connections, HTTP 5xx, bodies that are not JSON at all such as proxy pages) with bounded exponential backoff and
-jitter, decodes bodies as docs/softone.md#encoding says (gzip by magic bytes, declared charset, else UTF-8,
-else cp1253; raw control characters tolerated) and turns `success:false` into the typed errors of `codes`.
+jitter, decodes bodies as docs/softone.md#encoding says (a declared gzip, then gzip by magic bytes, declared charset,
+else UTF-8, else cp1253; raw control characters tolerated) and turns `success:false` into the typed errors of
+`codes`. It inflates compressed bodies itself rather than letting httpx do it, because httpx inflates what there is
+of a stream cut off mid-body without complaint: a gzip stream that stops before its end is a transport failure,
+retried like a dropped connection.
 Nothing here logs a password, a clientID or the body of login/authenticate.
 """
 
 from __future__ import annotations
 
 import codecs
-import gzip
 import json
 import logging
 import time
@@ -44,6 +46,12 @@ log = logging.getLogger(__name__)
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_INFLATED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})  # what a server may send for Accept-Encoding: gzip
+_GZIP_OR_ZLIB = zlib.MAX_WBITS | 32  # zlib reads the header to tell gzip from zlib-wrapped deflate
+
+
+class TruncatedStreamError(ValueError):
+    """A compressed body whose stream stops before its end: the answer was cut off on its way."""
 
 
 class _TransportFailure(Exception):
@@ -54,10 +62,33 @@ class _TransportFailure(Exception):
         self.error = error
 
 
+def inflate(content: bytes) -> bytes:
+    """A gzip body (every member) or zlib-wrapped deflate, inflated. Raises TruncatedStreamError when the stream
+    stops before its end and zlib.error when it is not deflate at all; bytes after the last member are ignored."""
+    parts: list[bytes] = []
+    rest = content
+    while True:
+        stream = zlib.decompressobj(_GZIP_OR_ZLIB)
+        parts.append(stream.decompress(rest))
+        if not stream.eof:
+            raise TruncatedStreamError("the compressed stream stops before its end")
+        rest = stream.unused_data
+        if rest[:2] != _GZIP_MAGIC:
+            return b"".join(parts)
+
+
+def undo_content_encoding(content: bytes, content_encoding: str) -> bytes:
+    """Undo the codings a `Content-Encoding` header declares, last applied first; ValueError for one not asked for."""
+    for coding in reversed([c.strip().lower() for c in content_encoding.split(",")]):
+        if coding in _INFLATED_ENCODINGS:
+            content = inflate(content)
+        elif coding not in ("", "identity"):
+            raise ValueError(f"unsupported Content-Encoding {coding!r}")
+    return content
+
+
 def decode_body(content: bytes, charset: str | None) -> str:
-    """Bytes to text: gunzip by magic bytes, then the declared charset, else UTF-8, else cp1253."""
-    if content[:2] == _GZIP_MAGIC:
-        content = gzip.decompress(content)
+    """Inflated bytes to text: the declared charset, else UTF-8, else cp1253."""
     candidates = [charset] if charset else []
     candidates += ["utf-8", "cp1253"]
     for name in candidates:
@@ -161,8 +192,7 @@ class SoftOneClient:
     def _attempt(self, service: str, params: Mapping[str, Any], page: int | None) -> dict[str, Any]:
         content = json.dumps({"service": service, **params}, ensure_ascii=True, separators=(",", ":"))
         started = time.monotonic()
-        response = self._post(service, content.encode("ascii"), page)
-        raw = response.content
+        response, raw = self._post(service, content.encode("ascii"), page)
         log.debug("SoftOne %s -> HTTP %d, %d bytes, %.0f ms", _where(service, page), response.status_code,
                   len(raw), (time.monotonic() - started) * 1000)
         if response.status_code in _RETRIED_STATUSES:
@@ -174,12 +204,15 @@ class SoftOneClient:
             raise BadResponseError(
                 f"SoftOne {_where(service, page)} answered HTTP {response.status_code}; check base_url",
                 page=page, details={"service": service, "httpStatus": response.status_code})
-        return self._parse(service, raw, response.charset_encoding, page)
+        encoding = response.headers.get("Content-Encoding", "")
+        return self._parse(service, self._unpack(service, raw, encoding, page), response.charset_encoding, page)
 
-    def _post(self, service: str, content: bytes, page: int | None) -> httpx.Response:
+    def _post(self, service: str, content: bytes, page: int | None) -> tuple[httpx.Response, bytes]:
+        """The response and its body as sent, still compressed if it was: `_unpack` inflates it."""
         try:
-            return self._http.post(self._url, content=content,
-                                   headers={"Content-Type": "application/json"})
+            with self._http.stream("POST", self._url, content=content,
+                                   headers={"Content-Type": "application/json"}) as response:
+                return response, b"".join(response.iter_raw())
         except httpx.TimeoutException as exc:
             sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
             hint = "; if pages keep timing out, a smaller source.pageSize makes each one quicker" if page else ""
@@ -187,9 +220,6 @@ class SoftOneClient:
                 f"SoftOne {_where(service, page)} at {self._shown_url} timed out "
                 f"({type(exc).__name__}){hint}", page=page,
                 details={"service": service, "mayHaveBeenApplied": sent})) from exc
-        except httpx.DecodingError as exc:
-            raise BadResponseError(f"SoftOne {_where(service, page)} sent a body that does not decompress",
-                                   page=page, details={"service": service}) from exc
         except httpx.TransportError as exc:
             sent = not isinstance(exc, httpx.ConnectError)
             hint = "; check connection.baseUrl and that the server is up" if not sent else ""
@@ -198,12 +228,23 @@ class SoftOneClient:
                 f"({type(exc).__name__}){hint}", page=page,
                 details={"service": service, "mayHaveBeenApplied": sent})) from exc
 
-    def _parse(self, service: str, raw: bytes, charset: str | None, page: int | None) -> dict[str, Any]:
+    def _unpack(self, service: str, raw: bytes, content_encoding: str, page: int | None) -> bytes:
+        """The body with its declared and its headerless gzip undone; a stream cut short is a transport failure."""
         try:
-            text = decode_body(raw, charset)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise BadResponseError(f"SoftOne {_where(service, page)} sent a truncated gzip body", page=page,
-                                   details={"service": service}) from exc
+            content = undo_content_encoding(raw, content_encoding)
+            return inflate(content) if content[:2] == _GZIP_MAGIC else content
+        except TruncatedStreamError as exc:
+            raise _TransportFailure(RetriableConnectorError(
+                f"SoftOne {_where(service, page)}: the ERP's answer was cut off before its end (its gzip stream "
+                "stops short, as when a connection drops mid-body); if this persists, check the network or proxy "
+                f"between erp-sync and {self._shown_url}", page=page,
+                details={"service": service, "mayHaveBeenApplied": True})) from exc
+        except (ValueError, zlib.error) as exc:
+            raise BadResponseError(f"SoftOne {_where(service, page)} sent a body that does not decompress ({exc})",
+                                   page=page, details={"service": service}) from exc
+
+    def _parse(self, service: str, content: bytes, charset: str | None, page: int | None) -> dict[str, Any]:
+        text = decode_body(content, charset)
         head = text.lstrip()[:1]
         if head not in ("{", "["):
             kind = "an empty body" if not head else f"a non-JSON body: {_snippet(service, text)!r}"
