@@ -51,6 +51,19 @@ def check_identifier(name: str | None, field: str) -> None:
                               "not starting with a digit", code="VALIDATION_ERROR", field=field)
 
 
+def see_current_schema(conn: Connection) -> None:
+    """Make `conn` see the schema as it is now. A pooled SQLite connection keeps the schema it read last until a
+    statement on it reads a database's schema table: until then `PRAGMA index_list` (so the reflected unique keys)
+    misses a table another connection created since, while `PRAGMA table_info` already sees its columns. Reading
+    each attached database's `sqlite_master` makes SQLite notice the change and re-read that schema; reflect through
+    the same connection afterwards. PostgreSQL's catalogs are always current."""
+    if conn.dialect.name != "sqlite":
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    for name in [row[1] for row in conn.exec_driver_sql("PRAGMA database_list")]:
+        conn.exec_driver_sql(f"SELECT 1 FROM {quote(name)}.sqlite_master LIMIT 1")  # noqa: S608
+
+
 def schema_exists(bind: Engine | Connection, name: str) -> bool:
     """Whether the database has a schema of this name (SQLite: `main` or an attached database)."""
     return name in sa.inspect(bind).get_schema_names()
@@ -67,8 +80,17 @@ class TargetTable:
     @classmethod
     def reflect(cls, bind: Engine | Connection, table: str, schema: str | None = None) -> TargetTable:
         """Reflect `schema.table`; raises FORBIDDEN_TARGET for erp-sync's tables and catalogs, UNKNOWN_SCHEMA
-        (field target.schema) or UNKNOWN_TABLE (field target.table) when it does not exist."""
+        (field target.schema) or UNKNOWN_TABLE (field target.table) when it does not exist. Given an engine, it
+        reflects through one connection that has seen the current schema (`see_current_schema`)."""
         _check_names(table, schema)
+        if isinstance(bind, Engine):
+            with bind.connect() as conn:
+                return cls._reflect(conn, table, schema)
+        return cls._reflect(bind, table, schema)
+
+    @classmethod
+    def _reflect(cls, bind: Connection, table: str, schema: str | None) -> TargetTable:
+        see_current_schema(bind)
         inspector = sa.inspect(bind)
         if not inspector.has_table(table, schema=schema):
             _require_schema(bind, schema)
@@ -103,12 +125,16 @@ class TargetTable:
         new = sa.Table(table, sa.MetaData(), *(
             sa.Column(name, _SQL_TYPES[type_](), nullable=name not in keys) for name, type_ in columns
         ), sa.UniqueConstraint(*keys, name=f"uq_{table}_key"[:63]), schema=schema)
-        try:
-            new.create(engine, checkfirst=True)
-        except exc.DBAPIError:
-            if not sa.inspect(engine).has_table(table, schema=schema):  # else another process was faster
-                raise
-        return cls.reflect(engine, table, schema)
+        with engine.connect() as conn:
+            see_current_schema(conn)
+            try:
+                new.create(conn, checkfirst=True)
+                conn.commit()
+            except exc.DBAPIError:
+                conn.rollback()
+                if not sa.inspect(conn).has_table(table, schema=schema):  # else another process was faster
+                    raise
+            return cls._reflect(conn, table, schema)
 
     @property
     def columns(self) -> list[str]:

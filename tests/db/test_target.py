@@ -169,6 +169,25 @@ def test_create_if_missing_makes_a_keyed_table_once(engine: Engine) -> None:
     assert target.limits().numerics["balance"] == (18, 6)
 
 
+def test_a_created_table_shows_its_unique_key_whatever_schema_the_pooled_connections_read_before(
+        engine: Engine) -> None:
+    make_table(engine, "earlier", sa.Column("id", sa.Integer, primary_key=True))
+    warm = [engine.raw_connection() for _ in range(6)]  # as a serving process's readers leave the pool
+    for connection in warm:
+        cursor = connection.cursor()
+        cursor.execute("SELECT count(*) FROM earlier")  # reads the schema before the table exists
+        cursor.fetchall()
+        cursor.close()
+        connection.commit()
+    for connection in warm:
+        connection.close()
+    plan = MappingPlan.compile(MAPPINGS, ["code"], "Europe/Athens")
+    created = TargetTable.create(engine, "customers", None, plan.typed_columns, ["code"])
+    created.check_unique_key(["code"])
+    for _ in range(6):  # every pooled connection in turn
+        TargetTable.reflect(engine, "customers").check_unique_key(["code"])
+
+
 def test_mapped_values_read_back_equal_and_hash_the_same(engine: Engine) -> None:
     plan, target = plan_and_table(engine)
     page = mapped(plan, ROWS)
