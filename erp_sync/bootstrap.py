@@ -10,6 +10,8 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,8 +67,10 @@ class SchedulerBridge(ScheduleListener):
 class ConnectorFactory:
     """Builds a connector for an integration; SoftOne sessions are shared per connection through one pool."""
 
-    def __init__(self, request_timeout: float = 30.0, soap_cache: str | None = None) -> None:
-        self._pool = SessionPool()
+    def __init__(self, request_timeout: float = 30.0, soap_cache: str | None = None, *,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._sleep = sleep  # the retries' backoff wait: the SoftOne session pool's and every SOAP client's
+        self._pool = SessionPool(sleep=sleep)
         self._timeout = request_timeout
         self._soap_cache = soap_cache  # zeep's SQLite cache of WSDLs, in the instance folder
 
@@ -80,7 +84,7 @@ class ConnectorFactory:
                 timeout_seconds=self._timeout, window_overlap=timedelta(0))  # the runner owns the overlap
             return SoftOneConnector(config, self._pool)
         if isinstance(connection, SoapConnection):
-            return soap_connector(spec, self._soap_cache)
+            return soap_connector(spec, self._soap_cache, sleep=self._sleep)
         raise ErpSyncError(f"connector {spec.connector!r} is not supported", code="ERP_NOT_SUPPORTED",
                            field="connector")
 

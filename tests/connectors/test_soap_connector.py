@@ -161,6 +161,27 @@ def test_a_slow_service_times_out_after_timeout_seconds(soap_sandbox: RunningSoa
     assert "pageSize" in caught.value.message
 
 
+def test_a_readmultiple_slower_than_the_timeout_once_is_retried_and_loses_no_record(
+        soap_sandbox: RunningSoapSandbox, soap_control: SoapSandboxControl) -> None:
+    connector = SoapConnector(soap_config(soap_sandbox, timeout_seconds=1, max_retries=1))
+    soap_control.set_faults(slow_on_call={"operation": "ReadMultiple", "n": 2, "seconds": 1.3})
+    pages = read_all(connector, Query(object="Customer", page_size=10))
+    connector.close()
+    assert record_ids(pages) == [row["No"] for row in soap_control.rows("Customer")]
+    assert soap_control.stats()["faults_fired"] == {"slow_on_call": 1}
+
+
+def test_a_readmultiple_slower_than_the_timeout_on_every_retry_is_erp_timeout_naming_the_page(
+        soap_sandbox: RunningSoapSandbox, soap_control: SoapSandboxControl) -> None:
+    connector = SoapConnector(soap_config(soap_sandbox, timeout_seconds=1, max_retries=1))
+    soap_control.set_faults(slow_on_call={"operation": "ReadMultiple", "n": 2, "times": 0, "seconds": 1.3})
+    with pytest.raises(ConnectorError) as caught:
+        read_all(connector, Query(object="Customer", page_size=10))
+    connector.close()
+    assert (caught.value.code, caught.value.retriable, caught.value.page) == ("ERP_TIMEOUT", True, 2)
+    assert soap_control.stats()["faults_fired"] == {"slow_on_call": 2}
+
+
 def test_discovery_lists_operations_and_the_records_fields_with_xsd_types(connector: SoapConnector) -> None:
     report = connector.check()
     operations = {o["name"]: o.get("parameters") for o in report.objects if o["kind"] == "operation"}

@@ -7,15 +7,17 @@ code it names), clears the fault, changes one ERP row, runs again (incremental) 
 exactly one binding, no lease is left held, every run is in a final state, and the run after the fault converged.
 
 The cells: transport faults the connector's retries absorb and ones that outlast them (connection refused, dropped
-mid-body, HTTP 500, an HTML proxy page, a page slower than the request timeout, a gzip body cut off mid-stream), session
-expiry and reqID loss (absorbed), licence exhaustion (at login, and at the re-login after a session expired
+mid-body, HTTP 500, an HTML proxy page, a page slower than the request timeout, a gzip body cut off mid-stream),
+session expiry and reqID loss (absorbed), licence exhaustion (at login, and at the re-login after a session expired
 mid-run), a short row and a business error while reading (the run fails), and on two-way a setData refused by a
 business rule (the push is kept pending with the ERP's message and goes through on the next run). The SOAP cells
-do the same for a SOAP service: a service fault, HTTP 503 and a dropped connection while reading, the service
-refusing connections, and a business fault on push. Every cell runs in `make test`: the connectors' retries keep
-their count and order but skip their backoff waits (`quick_connectors`), and the timeout cell sets a short request
-timeout. Process faults (SIGKILL mid-page, SIGTERM) are in tests/e2e/test_run_processes.py; SIGKILL mid-delete-scan
-and mid-push, PostgreSQL restarted, disk full and clock jumps in tests/proving/test_process_faults.py.
+do the same for a SOAP service: a service fault, HTTP 503 and a dropped connection while reading, a ReadMultiple
+slower than the connection's timeoutSeconds on every retry (the run fails ERP_TIMEOUT), the service refusing
+connections, and a business fault on push. Every cell runs in `make test`: the connectors' retries keep their count
+and order but skip their backoff waits (`quick_connectors`, SoftOne and SOAP), the SoftOne timeout cell sets a
+short request timeout and the SOAP one the smallest timeoutSeconds. Process faults (SIGKILL mid-page, SIGTERM) are
+in tests/e2e/test_run_processes.py; SIGKILL mid-delete-scan and mid-push, PostgreSQL restarted, disk full and clock
+jumps in tests/proving/test_process_faults.py.
 """
 
 from __future__ import annotations
@@ -84,10 +86,12 @@ def no_wait(_seconds: float) -> None:
 
 
 def quick_connectors(erp: ErpSync, timeout: float = 30.0) -> None:
-    """SoftOne connections of `erp` that retry without waiting and time requests out after `timeout` seconds.
-    The session pool keeps the first config of a connection, so a new pool takes over (the old one is closed)."""
+    """Connections of `erp` that retry without waiting (SoftOne and SOAP) and time SoftOne requests out after
+    `timeout` seconds. The session pool keeps the first config of a connection, so a new pool takes over (the old
+    one is closed)."""
     factory = erp.connectors
     assert factory is not None
+    factory._sleep = no_wait
     old, factory._pool = factory._pool, SessionPool(sleep=no_wait)
     factory._timeout = timeout
     old.close()
@@ -165,17 +169,30 @@ def test_a_setdata_refused_by_a_business_rule_stays_pending_and_the_next_run_pus
 
 
 SOAP_READ = {"operation": "ReadMultiple"}
-# (faults to arm, local edit to push first, what the faulted run may end as)
-SOAP_CELLS: dict[str, tuple[dict[str, Any], bool, set[str]]] = {
-    "SOAP service fault while reading": ({"fault_on_call": {"n": 2, **SOAP_READ, "kind": "service", "times": 1}},
-                                         False, {"failed", "succeeded"}),
-    "SOAP HTTP 503 while reading": ({"http_status_on_call": {"n": 2, **SOAP_READ, "status": 503, "times": 1}},
-                                    False, {"failed", "succeeded"}),
-    "SOAP connection dropped while reading": ({"drop_connection_on_call": {"n": 2, **SOAP_READ, "times": 1}},
-                                              False, {"failed", "succeeded"}),
-    "SOAP business fault on push": ({"fault_on_call": {"operation": "Update", "kind": "business", "times": 0}},
-                                    True, {"succeeded_with_errors", "failed"}),
-    "SOAP connection refused": ({}, False, {"failed"}),  # the wsdlUrl names a port nothing listens on
+SOAP_TIMEOUT = 1  # seconds: the smallest connection.timeoutSeconds, for the timeout cell; the others have 10
+
+
+class SoapCell(NamedTuple):
+    faults: dict[str, Any]
+    push_first: bool  # a local edit to push before the faulted run
+    allowed: set[str]  # what the faulted run may end as
+    code: str | None = None  # the faulted run's error code, where the cell names one
+
+
+SOAP_CELLS: dict[str, SoapCell] = {
+    "SOAP service fault while reading": SoapCell(
+        {"fault_on_call": {"n": 2, **SOAP_READ, "kind": "service", "times": 1}}, False, {"failed", "succeeded"}),
+    "SOAP HTTP 503 while reading": SoapCell(
+        {"http_status_on_call": {"n": 2, **SOAP_READ, "status": 503, "times": 1}}, False, {"failed", "succeeded"}),
+    "SOAP connection dropped while reading": SoapCell(
+        {"drop_connection_on_call": {"n": 2, **SOAP_READ, "times": 1}}, False, {"failed", "succeeded"}),
+    "SOAP ReadMultiple slower than timeoutSeconds past the retries": SoapCell(
+        {"slow_on_call": {"n": 2, **SOAP_READ, "seconds": SOAP_TIMEOUT + 0.2, "times": 0}}, False, {"failed"},
+        "ERP_TIMEOUT"),
+    "SOAP business fault on push": SoapCell(
+        {"fault_on_call": {"operation": "Update", "kind": "business", "times": 0}}, True,
+        {"succeeded_with_errors", "failed"}),
+    "SOAP connection refused": SoapCell({}, False, {"failed"}),  # the wsdlUrl names a port nothing listens on
 }
 SOAP_REFUSED = "http://127.0.0.1:9/DynamicsNAV/WS/CRONUS/Page/Customer"
 
@@ -216,7 +233,8 @@ def assert_the_soap_invariant_holds(erp: ErpSync, nav: Any, integration: int) ->
 @pytest.mark.parametrize("cell", list(SOAP_CELLS))
 def test_after_each_soap_fault_the_target_equals_the_erp_and_the_next_run_converges(
         erp: ErpSync, nav: Any, cell: str) -> None:
-    faults, push_first, allowed = SOAP_CELLS[cell]
+    faults, push_first, allowed, error_code = SOAP_CELLS[cell]
+    quick_connectors(erp)
     nav.app.state.reset()
     integration = erp.integrations.create(_soap_body(nav)).id
     if push_first:
@@ -226,11 +244,14 @@ def test_after_each_soap_fault_the_target_equals_the_erp_and_the_next_run_conver
             conn.execute(text("UPDATE nav_faults SET name = 'Edited locally' WHERE code = :c"), {"c": code})
     if "refused" in cell:
         erp.integrations.update(integration, {"connection": {"wsdlUrl": SOAP_REFUSED}})
+    if "timeoutSeconds" in cell:
+        erp.integrations.update(integration, {"connection": {"timeoutSeconds": SOAP_TIMEOUT}})
     nav.app.state.set_faults({"clear": True, **faults})
     faulted = erp.runner.run(integration, "api")
     assert faulted.status in allowed, (faulted.status, faulted.error_code, faulted.error_message)
+    assert error_code in (None, faulted.error_code), (faulted.error_code, faulted.error_message)
     nav.app.state.set_faults({"clear": True})
-    erp.integrations.update(integration, {"connection": {"wsdlUrl": nav.page_url("Customer")}})
+    erp.integrations.update(integration, {"connection": {"wsdlUrl": nav.page_url("Customer"), "timeoutSeconds": 10}})
     converged = erp.runner.run(integration, "api")
     assert converged.status == "succeeded", (converged.error_code, converged.error_message)
     if push_first:

@@ -4,10 +4,13 @@ that create, update and the test routes make of `source.object` (UNKNOWN_OBJECT 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from erp_sync.connectors.base import ConnectorError
+from erp_sync.connectors.soap.client import SoapClient
 from erp_sync.connectors.soap.config import NAV_PAGE, SoapConfig, SoapProfile
 from erp_sync.connectors.soap.connector import SoapConnector
 from erp_sync.domain.integration import IntegrationSpec
@@ -37,8 +40,11 @@ def soap_config(spec: IntegrationSpec, cache_path: str | None) -> SoapConfig:
                       server_timezone=connection.server_timezone, cache_path=cache_path)
 
 
-def soap_connector(spec: IntegrationSpec, cache_path: str | None) -> SoapConnector:
-    return SoapConnector(soap_config(spec, cache_path))
+def soap_connector(spec: IntegrationSpec, cache_path: str | None, *,
+                   sleep: Callable[[float], None] = time.sleep) -> SoapConnector:
+    """The connector for `spec`; `sleep` waits out the retry backoff (tests pass one that does not wait)."""
+    config = soap_config(spec, cache_path)
+    return SoapConnector(config, SoapClient(config, sleep=sleep))
 
 
 def check_object(spec: IntegrationSpec, cache_path: str | None) -> None:

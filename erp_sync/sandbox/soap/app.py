@@ -3,8 +3,8 @@
 
 A SOAP call goes: the `failing` switch (HTTP 503, as IIS answers for a stopped service tier), authentication
 (HTTP basic, or a WS-Security UsernameToken when the sandbox is set to `wsse`; a wrong one is HTTP 401 and never
-a fault), the armed fault switches, `slow_seconds`, then the operation under the state lock. Faults are HTTP 500
-with a SOAP fault body, as NAV sends them.
+a fault), the armed fault switches, `slow_seconds` (plus a fired `slow_on_call`'s seconds), then the operation
+under the state lock. Faults are HTTP 500 with a SOAP fault body, as NAV sends them.
 """
 
 from __future__ import annotations
@@ -117,6 +117,8 @@ class SoapSandboxApp:
             state.stats.count_call(call.operation)
             fired = state.faults.on_soap_call(call.operation, page.name)
             slow = state.config.slow_seconds
+            if "slow_on_call" in fired:
+                slow += float(fired["slow_on_call"].params["seconds"])
         if "drop_connection_on_call" in fired:
             _drop_connection(environ)
         if slow:

@@ -7,6 +7,7 @@ cleared) and then disarms (the SoftOne sandbox's board does the counting):
     fault_on_call            {n?, times?, operation?, page?, kind?="business", message?}   a SOAP fault
     http_status_on_call      {n?, times?, operation?, page?, status?=503}                  an HTTP error page
     drop_connection_on_call  {n?, times?, operation?, page?}                               no answer at all
+    slow_on_call             {n?, times?, operation?, page?, seconds?=2}                   sleep, then answer
 
 `kind` is business, record_changed, not_found, permission or service (NAV's exception types, envelope.py).
 A switch set to null or false is cleared; `{"clear": true}` clears everything first.
@@ -19,10 +20,17 @@ from typing import Any
 from .. import faults as softone_faults
 from . import envelope
 
-SWITCHES = ("fault_on_call", "http_status_on_call", "drop_connection_on_call")
+SWITCHES = ("fault_on_call", "http_status_on_call", "drop_connection_on_call", "slow_on_call")
 KINDS = {"business": envelope.BUSINESS, "record_changed": envelope.RECORD_CHANGED,
          "not_found": envelope.NOT_FOUND, "permission": envelope.PERMISSION, "service": envelope.SERVICE}
 DEFAULT_MESSAGE = "Η εγγραφή δεν μπορεί να αποθηκευτεί: Name must have a value in Customer: No.=C000001."
+
+
+def _seconds(value: Any) -> float:
+    seconds = float(value)
+    if not 0 < seconds <= 600:
+        raise ValueError("seconds must be above 0 and at most 600")
+    return seconds
 
 
 class FaultBoard(softone_faults.FaultBoard):
@@ -41,6 +49,8 @@ class FaultBoard(softone_faults.FaultBoard):
             spec["page"] = str(spec.get("page") or "").lower() or None
             if name == "http_status_on_call":
                 spec["status"] = int(spec.get("status", 503))
+            if name == "slow_on_call":
+                spec["seconds"] = _seconds(spec.get("seconds", 2))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{name}: {value!r} is not a valid setting ({exc})") from exc
         if name == "fault_on_call":
