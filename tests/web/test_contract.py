@@ -1,4 +1,5 @@
-"""The HTTP contract stays true: api/openapi.yaml and api/errors.md against the Flask routes and the error codes.
+"""The HTTP contract stays true: api/openapi.yaml and api/errors.md against the Flask routes and the error codes,
+and api/console.yaml against the console's routes.
 
 Fast and database-free: the route checks build the real app (`bootstrap.build` + `create_app`) over a SQLite file
 that is never opened; everything else reads files. Each assertion message says what is missing and where, so a
@@ -24,6 +25,7 @@ from erp_sync.web.errors import STATUS
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_FILE = ROOT / "api" / "openapi.yaml"
+CONSOLE_SPEC_FILE = ROOT / "api" / "console.yaml"
 ERRORS_FILE = ROOT / "api" / "errors.md"
 PACKAGE = ROOT / "erp_sync"
 
@@ -72,9 +74,12 @@ def flask_routes(app: Flask) -> dict[str, set[str]]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or rule.endpoint.startswith("console."):
             continue
-        path = FLASK_PARAMETER.sub(r"{\1}", rule.rule)
-        routes.setdefault(path, set()).update(set(rule.methods or ()) - IMPLICIT_METHODS)
+        routes.setdefault(_openapi_path(rule.rule), set()).update(set(rule.methods or ()) - IMPLICIT_METHODS)
     return routes
+
+
+def _openapi_path(rule: str) -> str:
+    return FLASK_PARAMETER.sub(r"{\1}", rule)
 
 
 # -- what the source raises --------------------------------------------------------------------------------------
@@ -197,6 +202,18 @@ def test_every_flask_route_is_in_the_spec_with_the_same_methods(app: Flask) -> N
             problems.append(f"{path}: api/openapi.yaml documents {', '.join(sorted(extra))} but Flask does not "
                             "serve it")
     assert not problems, "\n".join(problems)
+
+
+def test_the_console_spec_describes_exactly_the_console_routes(app: Flask) -> None:
+    """api/console.yaml, which tests/web/test_schemathesis_console.py fuzzes, names every console page and form."""
+    console = yaml.safe_load(CONSOLE_SPEC_FILE.read_text(encoding="utf-8"))
+    validate(console)
+    documented = {f"{key.upper()} {path}" for path, item in console["paths"].items() for key in item
+                  if key in OPERATION_KEYS}
+    served = {f"{method} {_openapi_path(rule.rule)}" for rule in app.url_map.iter_rules()
+              if rule.endpoint.startswith("console.") for method in set(rule.methods or ()) - IMPLICIT_METHODS}
+    assert not served - documented, f"console routes missing from api/console.yaml: {sorted(served - documented)}"
+    assert not documented - served, f"api/console.yaml names routes Flask does not serve: {sorted(documented - served)}"
 
 
 def test_every_spec_path_is_served_by_flask(app: Flask) -> None:
