@@ -10,7 +10,7 @@ All of it is plain SQL that behaves the same on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -154,12 +154,14 @@ def finish(engine: Engine, lease: Lease, end: RunEnd, watermark: str | None) -> 
     """End a run that holds its lease, in one transaction: the integration's status (and `watermark`, when given),
     the lease released and the run row, each UPDATE fenced by the lease token. Raises LeaseLostError, writing
     nothing, when another run took the lease over (or the integration was deleted)."""
-    values: dict[str, Any] = {"last_sync_at": end.finished_at, "last_status": end.status,
+    values: dict[str, Any] = {"last_status": end.status,
                               "last_run_id": lease.run_id, "lease_owner": None, "lease_expires_at": None,
                               "lease_run_id": None}
     if watermark is not None:
         values["watermark"] = watermark
     with engine.begin() as conn:
+        end = _not_before_start(conn, lease.run_id, end)
+        values["last_sync_at"] = end.finished_at
         result = conn.execute(update(INTEGRATIONS).where(*_held(lease)).values(**values))
         if result.rowcount != 1:
             raise _lease_lost(conn, lease)
@@ -172,7 +174,18 @@ def finish(engine: Engine, lease: Lease, end: RunEnd, watermark: str | None) -> 
 def record_end(engine: Engine, run_id: int, end: RunEnd) -> None:
     """Record the end of a run that holds no lease (it was skipped, or lost its lease): its own run row only."""
     with engine.begin() as conn:
-        update_run(conn, run_id, **end.run_values())
+        update_run(conn, run_id, **_not_before_start(conn, run_id, end).run_values())
+
+
+def _not_before_start(conn: Connection, run_id: int | None, end: RunEnd) -> RunEnd:
+    """The end as it is recorded: never before the run's start. The injected clock may go back while a run runs (an
+    operator setting the system time back, a VM resumed), and then says the run finished before it started; runs,
+    monitoring, metrics and the duration histogram would show a negative duration, so the run is recorded as having
+    finished when it started, with a duration of 0."""
+    started_at = conn.execute(select(RUNS.c.started_at).where(RUNS.c.id == run_id)).scalar()
+    if started_at is None or end.finished_at >= started_at:
+        return end
+    return replace(end, finished_at=started_at, duration_ms=0)
 
 
 def _held(lease: Lease) -> tuple[Any, ...]:
@@ -234,9 +247,10 @@ def sweep_stale(engine: Engine, now: datetime) -> list[int]:
                 and_(RUNS.c.status == RunStatus.CLAIMED, RUNS.c.started_at < now - CLAIM_GRACE)))
         ).all()
         for run_id, started_at in stale:
+            ended = max(now, started_at)  # never before its start, as in `_not_before_start`
             conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(
-                status=RunStatus.ABANDONED, finished_at=now, error_code="RUN_ABANDONED",
-                duration_ms=int((now - started_at).total_seconds() * 1000),
+                status=RunStatus.ABANDONED, finished_at=ended, error_code="RUN_ABANDONED",
+                duration_ms=int((ended - started_at).total_seconds() * 1000),
                 error_message="the run stopped heartbeating (process killed or stuck) and its lease expired; "
                               "the next run re-reads what it had not finished"))
         conn.execute(update(integrations).where(integrations.c.lease_expires_at < now)

@@ -72,14 +72,15 @@ def _fold_batch(conn: Connection, batch: int) -> int:
         entry = totals.setdefault((run.integration_id, run.trigger, run.status), {
             "runs": 0, "duration_ms": 0, "last_finished_at": None, **dict.fromkeys(ROW_KINDS, 0)})
         entry["runs"] += 1
-        entry["duration_ms"] += run.duration_ms or 0
+        duration = max(run.duration_ms or 0, 0)  # a run recorded before its end was kept after its start (runs.py)
+        entry["duration_ms"] += duration
         for kind in ROW_KINDS:
             entry[kind] += getattr(run, kind) or 0
         if run.finished_at is not None and (entry["last_finished_at"] is None or
                                             run.finished_at > entry["last_finished_at"]):
             entry["last_finished_at"] = run.finished_at
         if run.status in EXECUTIONS:
-            buckets[(run.integration_id, bucket_label(run.duration_ms or 0))] += 1
+            buckets[(run.integration_id, bucket_label(duration))] += 1
     _add_totals(conn, [{"integration_id": integration, "trigger": trigger, "status": status, **sums}
                        for (integration, trigger, status), sums in sorted(totals.items())])
     _add_buckets(conn, [{"integration_id": i, "le": le, "runs": n} for (i, le), n in sorted(buckets.items())])
