@@ -1,9 +1,11 @@
 """What the console's pages show about an integration, gathered from the services (no rule is computed here).
 
 State: `running` while a run holds the integration's lease, else `active` or `paused`; `paused_reason` says why
-when erp-sync paused it itself (options.pauseAfterFailures), None when a person did. The next run comes from
-the same schedule function the scheduler's trigger asks. The last run, its outcome and duration come from the run
-history; the success rate over 24 hours and the open alerts come from the monitoring service.
+when erp-sync paused it itself (options.pauseAfterFailures), None when a person did. The integration's columns
+and its last run (outcome and duration) come from the listing service, which reads them for every integration in
+the same two statements and decrypts nothing; the success rate over 24 hours, the open alerts and the next run (the same
+schedule function the scheduler's trigger asks) come from the monitoring service's one report. So a page costs
+the same number of statements for 3 integrations as for 300.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from erp_sync.errors import NotFoundError
+from erp_sync.services import listing
 from erp_sync.web.console import health
 
 
@@ -33,29 +37,34 @@ class IntegrationSummary:
     paused_reason: str | None = None
 
 
-def _state(record: Any) -> str:
-    if record.lease_run_id is not None:
+def _state(listed: listing.ListedIntegration) -> str:
+    if listed.lease_run_id is not None:
         return "running"
-    return "active" if record.spec.is_active else "paused"
+    return "active" if listed.is_active else "paused"
 
 
-def summarize(app: Any, record: Any, signals: health.Signals) -> IntegrationSummary:
-    spec = record.spec
-    cron, zone = spec.schedule.cron_expression, spec.schedule.timezone
-    preview = app.integrations.preview_schedule(cron, zone, 1)
-    recent, _ = app.monitoring.runs(record.id, 1, 0)
+def _summarize(listed: listing.ListedIntegration, signals: health.Signals) -> IntegrationSummary:
     return IntegrationSummary(
-        id=record.id, name=spec.name, state=_state(record), connector=spec.connector,
-        source_object=spec.source.object, target_table=spec.target.table, cron=cron, timezone=zone,
-        schedule_text=preview.description, next_run=preview.next_runs[0] if spec.is_active else None,
-        last_run=recent[0] if recent else None, success_rate=signals.success_rate(record.id),
-        alerts=signals.alerts(record.id), paused_reason=None if spec.is_active else record.paused_reason)
+        id=listed.id, name=listed.name, state=_state(listed), connector=listed.connector,
+        source_object=listed.source_object, target_table=listed.target_table, cron=listed.cron_expression,
+        timezone=listed.timezone, schedule_text=listing.schedule_text(listed.cron_expression),
+        next_run=signals.next_run(listed.id) if listed.is_active else None, last_run=listed.last_run,
+        success_rate=signals.success_rate(listed.id), alerts=signals.alerts(listed.id),
+        paused_reason=None if listed.is_active else listed.paused_reason)
 
 
-def summaries(app: Any) -> list[IntegrationSummary]:
-    """Every integration, by id, as the overview lists it."""
+def summaries(app: Any, integration_id: int | None = None) -> list[IntegrationSummary]:
+    """Every integration (or one), by id, as the overview lists it."""
     signals = health.Signals.read(app)
-    return [summarize(app, record, signals) for record in app.integrations.list()]
+    return [_summarize(listed, signals) for listed in listing.integrations(app.engine, integration_id)]
+
+
+def summary(app: Any, integration_id: int) -> IntegrationSummary:
+    """One integration as its page shows it; NOT_FOUND when it does not exist (or was deleted meanwhile)."""
+    found = summaries(app, integration_id)
+    if not found:
+        raise NotFoundError(f"integration {integration_id} does not exist", field="id")
+    return found[0]
 
 
 def counts(rows: list[IntegrationSummary]) -> dict[str, int]:

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from erp_sync.domain.run import Trigger
 from erp_sync.errors import ErpSyncError
-from erp_sync.web.console import chart, health, hints, overview
+from erp_sync.web.console import chart, hints, overview
 from erp_sync.web.console import session as console_session
 from erp_sync.web.console.throttle import SignInThrottle
 
@@ -93,7 +93,7 @@ def integration_page(integration_id: int) -> str:
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), LAST_PAGE)
     runs, total = app.monitoring.runs(integration_id, RUNS_PER_PAGE, (page - 1) * RUNS_PER_PAGE)
     recent, _ = app.monitoring.runs(integration_id, 30, 0)
-    summary = overview.summarize(app, record, health.Signals.read(app))
+    summary = overview.summary(app, integration_id)
     preview = app.integrations.preview_schedule(summary.cron, summary.timezone, 5)
     return render_template("integration.html", record=record, spec=record.spec, summary=summary, runs=runs,
                            total=total, page=page, pages=max((total + RUNS_PER_PAGE - 1) // RUNS_PER_PAGE, 1),
