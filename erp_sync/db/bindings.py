@@ -112,10 +112,20 @@ def set_source_hashes(conn: Connection, integration_id: int, rows: Sequence[tupl
 
 def keep_statistics(conn: Connection) -> None:
     """PostgreSQL: ANALYZE the bindings once they hold rows but have no statistics (a first load, before
-    autovacuum gets to them). Without statistics even the per-key probe of `hashes_for` may go through the
-    (integration_id, local_key) index, one scan of the integration's bindings per key; with any statistics it
-    takes the primary key. A step of its own, after a page's bindings are written; checked once per engine."""
+    autovacuum gets to them), for the statements still planned on them (the tombstones' and deletes' key lists; the
+    page lookups probe the primary key whatever the statistics). A step of its own, after a page's bindings are
+    written; checked once per engine. The statistics it takes know one page of one integration, so they must not
+    outlive the run: `refresh_statistics` at the run's end."""
     writer_for(conn).keep_statistics(conn)
+
+
+def refresh_statistics(conn: Connection, written: int, *, first_load: bool) -> None:
+    """PostgreSQL, a run's end: ANALYZE the bindings after an integration's first load that wrote `written` (> 0)
+    of them, or after any run that wrote more than a tenth of the rows the statistics know of. Statistics that
+    count one page of the table, or lack an integration, say that integration has a row or two, and every plan
+    that counts on them stays wrong until autovacuum analyzes the table again (a lookup that trusted them scanned
+    all the integration's bindings for every key: docs/performance.md#bindings-on-postgresql)."""
+    writer_for(conn).refresh_statistics(conn, written, first_load=first_load)
 
 
 def delete(conn: Connection, integration_id: int, erp_keys: Sequence[str]) -> int:

@@ -189,7 +189,7 @@ class SyncRunner:
     # -- the steps ---------------------------------------------------------------------------------------------
     def _steps(self, prepared: PreparedRun, connector: ErpConnector, stats: RunStats,
                progress: ProgressCallback | None) -> RunOutcome:
-        """A claimed run's steps: open it, read and load the pages, deletes, push, finish."""
+        """A claimed run's steps: open it, read and load the pages, deletes, push, statistics, finish."""
         window = self._window(prepared)
         ctx, run = self._open(prepared, window, stats)
         try:
@@ -197,6 +197,7 @@ class SyncRunner:
             if ctx.track_seen:
                 reconcile_deletes(ctx, run)
             details = self._push(prepared, connector, ctx, run)
+            self._keep_statistics(ctx, run)
             return self._complete(prepared, run, details)
         finally:
             run.seen.close()
@@ -253,6 +254,13 @@ class SyncRunner:
         finally:
             stats.pushed, stats.errors = push.pushed, errors_before + push.failed
         return {"push": push.as_dict()}
+
+    def _keep_statistics(self, ctx: RunContext, run: RunProgress) -> None:
+        """The bindings' planner statistics, refreshed when this run was a first load or outgrew them, so that the
+        next runs' lookups are planned on the table as it is (`bindings.refresh_statistics`)."""
+        if not ctx.dry_run:
+            with self._engine.begin() as conn:
+                bindings.refresh_statistics(conn, run.stats.inserted, first_load=ctx.target_empty or ctx.adopting)
 
     def _complete(self, prepared: PreparedRun, run: RunProgress, details: dict[str, Any]) -> RunOutcome:
         """Finish a run that read every page: its status, and the watermark moved on (not by a dry run)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -12,7 +13,7 @@ from sqlalchemy.dialects import mysql
 
 from erp_sync.db.models import BINDINGS
 from erp_sync.db.writers import writer_for
-from erp_sync.db.writers.postgres import MERGE_THRESHOLD, PostgresWriter
+from erp_sync.db.writers.postgres import LOOKUP, MERGE_THRESHOLD, STALE_SOURCES, PostgresWriter
 from erp_sync.db.writers.sqlite import SqliteWriter
 
 T0 = datetime(2024, 7, 1, 9, 0, tzinfo=UTC)
@@ -56,3 +57,23 @@ def test_a_big_page_of_bindings_in_one_write_leaves_what_small_pages_leave(engin
     assert len(written) == count
     assert written[4][1:4] == ("C-last", "last", "s-last") and written[2][1:4] == ("C2", "b2", "sb2")
     assert written[3][1:4] == ("C3", "a3", "sa3") and written[0][3] is None
+
+
+def test_postgresql_probes_each_key_on_the_primary_key_even_on_statistics_that_lack_the_integration(
+        engine: Engine) -> None:
+    """Statistics taken when the table held one page of integration 1 say that integration 2 has no bindings; the
+    page lookups must still probe the primary key, not scan all of integration 2's bindings through the
+    (integration_id, local_key) index for every key."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's lookups are IN-lists that it plans on the primary key without statistics")
+    with engine.begin() as conn:
+        writer_for(conn).insert_new_bindings(conn, 1, _page(300, "a"), T0)
+        conn.exec_driver_sql("ANALYZE erp_sync_bindings")
+    with engine.begin() as conn:
+        writer_for(conn).insert_new_bindings(conn, 2, _page(5000, "b"), T0)
+    keys = orjson.dumps([f"{i:04d}" for i in range(0, 5000, 10)]).decode()
+    lookups = [(LOOKUP.format(column="row_hash"), (keys, 2)), (STALE_SOURCES, (keys, keys, 2))]
+    with engine.connect() as conn:
+        plans = ["\n".join(conn.exec_driver_sql("EXPLAIN " + sql, params).scalars()) for sql, params in lookups]
+    assert ["pk_erp_sync_bindings" in plan and "ix_erp_sync_bindings_local" not in plan for plan in plans] == [
+        True, True], plans

@@ -173,3 +173,23 @@ def test_pages_are_mapped_before_their_transaction_so_other_writers_do_not_wait_
     assert outcome.status == "succeeded", outcome.error_message
     assert written == [100, 100, 50]
     assert set(table_rows(erp)) == set(erp_rows(sandbox))
+
+
+def test_first_loads_leave_postgresql_statistics_that_count_all_their_bindings(
+        erp: ErpSync, sandbox: RunningSandbox) -> None:
+    """PostgreSQL plans the bindings lookups on the statistics of erp_sync_bindings. Those taken after a first
+    load's first page must not outlive the run: a later re-sync of another integration would be planned on a
+    table said to hold one page of one integration, and probe each key through the wrong index."""
+    if erp.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite plans the lookups without statistics")
+    source = {"object": "CUSTOMER", "cursorField": "CUSTOMER.UPDDATE", "pageSize": 50}
+    known = []
+    for name in ("first", "second"):
+        created = erp.integrations.create(customer_integration(sandbox.url, name=name, source=source,
+                                                               target={"table": f"customers_{name}",
+                                                                       "createIfMissing": True}))
+        assert erp.runner.run(created.id, "api").stats.inserted == 250
+        with erp.engine.connect() as conn:
+            known.append(conn.execute(text("SELECT reltuples FROM pg_class "
+                                           "WHERE relname = 'erp_sync_bindings'")).scalar_one())
+    assert known == [250, 500]

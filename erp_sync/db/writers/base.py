@@ -129,6 +129,10 @@ class BulkWriter(ABC):
     def keep_statistics(self, conn: Connection) -> None:
         """See `bindings.keep_statistics`."""
 
+    @abstractmethod
+    def refresh_statistics(self, conn: Connection, written: int, *, first_load: bool) -> None:
+        """See `bindings.refresh_statistics`."""
+
     # --- target pages ---
 
     @abstractmethod

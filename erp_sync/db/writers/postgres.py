@@ -1,6 +1,7 @@
 """PostgreSQL's bulk writer: page lookups as JSON arrays probed one key at a time, bindings merged from JSON columns
 or COPYed in on big pages, target pages COPYed (binary where it can) into a temp table and merged, and ANALYZE
-once per engine (docs/performance.md#bindings-on-postgresql, docs/performance.md#copy-on-postgresql)."""
+of the bindings when they have no statistics and at the end of a run that outgrew them
+(docs/performance.md#bindings-on-postgresql, docs/performance.md#copy-on-postgresql)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ from erp_sync.db.writers.base import (
 )
 
 MERGE_THRESHOLD = 200
+# A run's end re-analyzes the bindings when it wrote more than this share of the rows their statistics know of:
+# autovacuum's default analyze scale factor, so the statistics are never staler than autovacuum would leave them,
+# only refreshed sooner (docs/performance.md#bindings-on-postgresql).
+STALE_SHARE = 0.1
+_KNOWN_ROWS = "SELECT reltuples FROM pg_class WHERE oid = 'erp_sync_bindings'::regclass"
 _UPSERT = UPSERT.format(marks="%s, %s, %s, %s, %s, %s")
 _INSERT_ABSENT = INSERT_ABSENT.format(marks="%s, %s, %s, %s, %s, %s")
 # Big pages: one statement whose rows come from four JSON arrays, one per column. It beats COPY into a temp table +
@@ -47,21 +53,25 @@ _MERGE = INTO + (  # noqa: S608 - constants only
 _COPY_TYPES = ("int4", "text", "text", "text", "text", "timestamptz")
 # PostgreSQL plans `erp_key = ANY(array)` or a join with the array as a scan of the table (per row, a search of the
 # array) for tables it thinks small or lacks statistics for. A LATERAL subquery kept apart by OFFSET 0 is one index
-# probe per key whatever the table's size; see also keep_statistics. The keys travel as one JSON text, which
-# orjson writes far faster than psycopg binds a list as text[]. (`= ANY` of that array, a little faster on big
-# tables, is planned as a seq scan comparing every key on small ones.) Figures:
-# docs/performance.md#bindings-on-postgresql.
-_LOOKUP = (
+# probe per key whatever the table's size. Its integration id is an InitPlan, `(SELECT %s::integer)`: the planner
+# then estimates the integration's share of the table from the number of integrations, not from the statistics'
+# count for that id. Statistics that lack the integration (taken before its first load wrote) count it as a row or
+# two, and the planner took the (integration_id, local_key) index with erp_key as a filter, a scan of all the
+# integration's bindings for every key; the primary key's probe is planned whatever the statistics (see also
+# refresh_statistics). The keys travel as one JSON text, which orjson writes far faster than psycopg binds a list
+# as text[]. (`= ANY` of that array, a little faster on big tables, is planned as a seq scan comparing every key on
+# small ones.) Figures: docs/performance.md#bindings-on-postgresql.
+LOOKUP = (
     "SELECT b.erp_key, b.found FROM jsonb_array_elements_text(%s::jsonb) AS k(erp_key) CROSS JOIN LATERAL "
-    "(SELECT erp_key, {column} AS found FROM erp_sync_bindings WHERE integration_id = %s AND erp_key = k.erp_key "
-    "OFFSET 0) b"
+    "(SELECT erp_key, {column} AS found FROM erp_sync_bindings WHERE integration_id = "
+    "(SELECT %s::integer) AND erp_key = k.erp_key OFFSET 0) b"
 )
-_STALE = (
+STALE_SOURCES = (
     "SELECT k.erp_key, b.row_hash FROM ROWS FROM (jsonb_array_elements_text(%s::jsonb), "
     "jsonb_array_elements_text(%s::jsonb)) AS k(erp_key, source_hash) LEFT JOIN LATERAL (SELECT CASE WHEN "
     "erp_deleted_at IS NULL THEN row_hash ELSE '' END AS row_hash, source_hash "
-    "FROM erp_sync_bindings WHERE integration_id = %s AND erp_key = k.erp_key OFFSET 0) b ON TRUE "
-    "WHERE b.source_hash IS DISTINCT FROM k.source_hash"
+    "FROM erp_sync_bindings WHERE integration_id = (SELECT %s::integer) AND erp_key = k.erp_key OFFSET 0) b "
+    "ON TRUE WHERE b.source_hash IS DISTINCT FROM k.source_hash"
 )
 _DELETE = ("DELETE FROM erp_sync_bindings AS b USING unnest(%s::text[]) AS k(erp_key) "
            "WHERE b.integration_id = %s AND b.erp_key = k.erp_key")
@@ -113,12 +123,12 @@ class PostgresWriter(BulkWriter):
     def by_erp_key(self, conn: Connection, column: str, integration_id: int,
                    erp_keys: Sequence[str]) -> dict[str, str]:
         keys = orjson.dumps(list(erp_keys)).decode()
-        return dict(fetch_all(conn, _LOOKUP.format(column=column), [keys, integration_id]))
+        return dict(fetch_all(conn, LOOKUP.format(column=column), [keys, integration_id]))
 
     def stale_sources(self, conn: Connection, integration_id: int, erp_keys: Sequence[str],
                       source_hashes: Sequence[str]) -> dict[str, str | None]:
         params = [orjson.dumps(list(erp_keys)).decode(), orjson.dumps(list(source_hashes)).decode(), integration_id]
-        return dict(fetch_all(conn, _STALE, params))
+        return dict(fetch_all(conn, STALE_SOURCES, params))
 
     def upsert_bindings(self, conn: Connection, integration_id: int, rows: Sequence[BindingWrite],
                         synced_at: datetime) -> int:
@@ -156,6 +166,17 @@ class PostgresWriter(BulkWriter):
         if not analyzed[0]:
             execute(conn, "ANALYZE erp_sync_bindings")
         self._analyzed.add(conn.engine)
+
+    def refresh_statistics(self, conn: Connection, written: int, *, first_load: bool) -> None:
+        """ANALYZE the bindings after a first load that wrote any, or a run that wrote more than STALE_SHARE of the
+        rows the statistics know of (`pg_class.reltuples`, a catalog read; -1 when never analyzed)."""
+        if not written:
+            return
+        if not first_load:
+            ((known,),) = fetch_all(conn, _KNOWN_ROWS, [])
+            if written <= STALE_SHARE * max(known, 0):
+                return
+        execute(conn, "ANALYZE erp_sync_bindings")
 
     def upsert_target(self, conn: Connection, target: TargetRows, values: Sequence[tuple[Any, ...]]) -> int:
         """Pages over the target's copy_threshold: COPY into a temp table and one merge (`copy_merge`)."""

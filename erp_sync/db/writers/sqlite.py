@@ -104,6 +104,9 @@ class SqliteWriter(BulkWriter):
     def keep_statistics(self, conn: Connection) -> None:
         """Nothing: SQLite's planner takes the primary key for the per-page lookups without statistics."""
 
+    def refresh_statistics(self, conn: Connection, written: int, *, first_load: bool) -> None:
+        """Nothing, as for `keep_statistics`."""
+
     def upsert_target(self, conn: Connection, target: TargetRows, values: Sequence[tuple[Any, ...]]) -> int:
         return insert_values(conn, target.statements.upsert, target.adapted(values))
 
