@@ -221,3 +221,31 @@ def test_a_live_binding_wins_over_a_tombstone_of_the_same_local_key(engine: Engi
         bindings.upsert(conn, 1, [("9", "C2", "old", None), ("10", "C2", "new", None)], T0)
         bindings.tombstone(conn, 1, ["10"], T0)
         assert bindings.find_by_local_key(conn, 1, ["C2"])["C2"].erp_key == "9"
+
+
+def test_a_run_that_wrote_a_tenth_or_less_of_the_bindings_postgresql_statistics_know_leaves_them_to_autovacuum(
+        engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps no statistics for these lookups")
+
+    def known() -> float:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT reltuples FROM pg_class "
+                                        "WHERE relname = 'erp_sync_bindings'")).scalar_one()
+
+    with engine.begin() as conn:
+        bindings.insert_new(conn, 1, rows(1000), T0)
+        bindings.refresh_statistics(conn, 1000, first_load=False)  # never analyzed: -1 rows known
+    assert known() == 1000
+    with engine.begin() as conn:
+        bindings.insert_new(conn, 2, rows(100), T0)
+        bindings.refresh_statistics(conn, 100, first_load=False)
+    assert known() == 1000
+    with engine.begin() as conn:
+        bindings.insert_new(conn, 3, rows(101), T0)
+        bindings.refresh_statistics(conn, 101, first_load=False)
+    assert known() == 1201
+    with engine.begin() as conn:
+        bindings.insert_new(conn, 4, rows(5), T0)
+        bindings.refresh_statistics(conn, 5, first_load=True)  # a first load: its integration enters the statistics
+    assert known() == 1206
