@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from erp_sync.clock import Clock
 from erp_sync.connectors.base import ErpConnector, Page, Query, Window, redact
 from erp_sync.db import bindings, runs
-from erp_sync.db.failures import unavailable
+from erp_sync.db.failures import driver_words, unavailable
 from erp_sync.db.repository import IntegrationRecord, IntegrationRepository
 from erp_sync.db.target import TargetTable, Upserter
 from erp_sync.domain import run as rules
@@ -104,7 +104,7 @@ def _while_unreachable(write: Callable[[], None]) -> None:
             if wait is None or not unavailable(exc):
                 raise
             log.warning("the database is unreachable (%s); recording the run's end again in %.1fs",
-                        str(exc.orig).splitlines()[0] if str(exc.orig) else type(exc.orig).__name__, wait)
+                        driver_words(exc), wait)
             time.sleep(wait)
 
 
@@ -258,9 +258,14 @@ class SyncRunner:
     def _keep_statistics(self, ctx: RunContext, run: RunProgress) -> None:
         """The bindings' planner statistics, refreshed when this run was a first load or outgrew them, so that the
         next runs' lookups are planned on the table as it is (`bindings.refresh_statistics`)."""
-        if not ctx.dry_run:
+        if ctx.dry_run:
+            return
+        try:
             with self._engine.begin() as conn:
                 bindings.refresh_statistics(conn, run.stats.inserted, first_load=ctx.target_empty or ctx.adopting)
+        except DBAPIError as exc:  # the rows are written: stale statistics cost speed, never data, so the run goes on
+            log.warning("the bindings' statistics were not refreshed after run %s (%s); autovacuum will refresh them",
+                        ctx.run_id, driver_words(exc))
 
     def _complete(self, prepared: PreparedRun, run: RunProgress, details: dict[str, Any]) -> RunOutcome:
         """Finish a run that read every page: its status, and the watermark moved on (not by a dry run)."""
@@ -365,5 +370,5 @@ class SyncRunner:
             "trigger": prepared.trigger, "status": str(outcome.status), "error_code": outcome.error_code,
             "error_message": outcome.error_message, "full": prepared.full, "dry_run": prepared.dry_run,
             "watermark_before": prepared.record.watermark,
-            "duration_ms": int((self._clock.now() - prepared.started_at).total_seconds() * 1000),
+            "duration_ms": max(0, int((self._clock.now() - prepared.started_at).total_seconds() * 1000)),
             **outcome.stats.as_dict()})
