@@ -21,9 +21,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 import schemathesis_served as shared
+from app_fixtures import admin
 from hypothesis import HealthCheck, settings
 from postgres_cluster import PostgresCluster
 from schemathesis.specs.openapi.checks import unsupported_method
@@ -57,3 +59,16 @@ def test_every_operation_answers_as_the_spec_says(case: Any, base_url: str, sand
                                                   soap_sandbox: RunningSoapSandbox) -> None:
     point_connections_home(case.body, sandbox, soap_sandbox)
     case.call_and_validate(base_url=base_url, checks=CHECKS, timeout=60)
+
+
+def test_soap_discovery_of_an_object_no_xml_element_can_be_named_is_unknown_object(
+        base_url: str, soap_sandbox: RunningSoapSandbox) -> None:
+    """Found by the deep run: `object` `$Ý>` (no XML element can be called that) answered 500 INTERNAL_ERROR from the
+    WSDL lookup instead of UNKNOWN_OBJECT."""
+    connection = {"profile": "nav_page", "wsdlUrl": soap_sandbox.page_url("Customer"), "username": "demo",
+                  "password": "demo"}
+    answer = httpx.post(f"{base_url}/api/connections/test", headers=admin(), timeout=60,
+                        json={"connector": "soap", "connection": connection, "object": "$Ý>"})
+    assert answer.status_code == 400, answer.text[:300]
+    assert answer.json()["error"]["code"] == "UNKNOWN_OBJECT"
+    assert "Customer" in answer.json()["error"]["details"]["available"]

@@ -103,7 +103,10 @@ class SoapClient:
         """The complex type (or element of a complex type) called `name` in the WSDL; UNKNOWN_OBJECT if none."""
         types = self.zeep.wsdl.types
         for document in types.documents:
-            qname = etree.QName(document._target_namespace, name).text
+            try:
+                qname = etree.QName(document._target_namespace, name).text
+            except ValueError:  # not an XML name ('$', '>', spaces): no element of any namespace has it
+                break
             for lookup in (types.get_type, types.get_element):
                 try:
                     found = lookup(qname)
