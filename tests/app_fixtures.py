@@ -79,3 +79,19 @@ def customer_integration(base_url: str = "http://127.0.0.1:9/s1services", **chan
     }
     body.update(changes)
     return body
+
+
+TWO_WAY_MAPPINGS = [
+    {"source": "CUSTOMER.TRDR", "target": "erp_id", "type": "integer", "readOnly": True},
+    {"source": "CUSTOMER.CODE", "target": "code"},
+    {"source": "CUSTOMER.NAME", "target": "name"},
+    {"source": "CUSTOMER.UPDDATE", "target": "erp_updated_at", "type": "datetime"},
+]
+
+
+def two_way_customer_integration(base_url: str, **changes: Any) -> dict[str, Any]:
+    """Customers synced both ways into `customers_2w` (created when missing), keyed by code; the ERP id read-only."""
+    body = customer_integration(base_url, name="two-way", direction="two_way", mappings=TWO_WAY_MAPPINGS,
+                                keys=["code"], target={"table": "customers_2w", "createIfMissing": True})
+    body.update(changes)
+    return body

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import httpx
 import pytest
-from app_fixtures import customer_integration
+from app_fixtures import customer_integration, two_way_customer_integration
 from fault_invariant import FINAL_STATUSES, invariant_breaches
 from sqlalchemy import text
 from tests_support import erp_rows
@@ -144,13 +144,8 @@ def test_after_each_erp_fault_the_target_equals_the_erp_and_the_next_run_converg
 
 def test_a_setdata_refused_by_a_business_rule_stays_pending_and_the_next_run_pushes_it_and_converges(
         erp: ErpSync, sandbox: RunningSandbox) -> None:
-    mappings = [{"source": "CUSTOMER.TRDR", "target": "erp_id", "type": "integer", "readOnly": True},
-                {"source": "CUSTOMER.CODE", "target": "code"}, {"source": "CUSTOMER.NAME", "target": "name"},
-                {"source": "CUSTOMER.UPDDATE", "target": "erp_updated_at", "type": "datetime"}]
-    integration = erp.integrations.create(customer_integration(
-        sandbox.url, name="two-way", direction="two_way", mappings=mappings, keys=["code"],
-        source={"object": "CUSTOMER", "cursorField": "CUSTOMER.UPDDATE", "pageSize": 50},
-        target={"table": "customers_2w", "createIfMissing": True})).id
+    integration = erp.integrations.create(two_way_customer_integration(
+        sandbox.url, source={"object": "CUSTOMER", "cursorField": "CUSTOMER.UPDDATE", "pageSize": 50})).id
     assert erp.runner.run(integration, "api").status == "succeeded"
     customer = erp_rows(sandbox)[sorted(erp_rows(sandbox))[3]]
     with erp.engine.begin() as conn:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import build_app, customer_integration, make_settings
+from app_fixtures import build_app, customer_integration, make_settings, two_way_customer_integration
 from e2e.processes import process_env, start, wait_for
 from fault_invariant import invariant_breaches
 from postgres_cluster import PostgresCluster, find_bin_dir
@@ -157,12 +157,7 @@ def test_a_run_killed_mid_delete_scan_deletes_nothing_and_the_next_run_deletes_e
 
 # -- SIGKILL mid-push -----------------------------------------------------------------------------------------------
 def two_way_integration(sandbox: RunningSandbox) -> dict[str, Any]:
-    mappings = [{"source": "CUSTOMER.TRDR", "target": "erp_id", "type": "integer", "readOnly": True},
-                {"source": "CUSTOMER.CODE", "target": "code"}, {"source": "CUSTOMER.NAME", "target": "name"},
-                {"source": "CUSTOMER.UPDDATE", "target": "erp_updated_at", "type": "datetime"}]
-    return customer_integration(sandbox.url, name="two-way", direction="two_way", mappings=mappings, keys=["code"],
-                                source=SLOW_SOURCE, target={"table": "customers_2w", "createIfMissing": True},
-                                options={"referenceField": "CUSTOMER.CODE1"})
+    return two_way_customer_integration(sandbox.url, source=SLOW_SOURCE, options={"referenceField": "CUSTOMER.CODE1"})
 
 
 def test_a_run_killed_mid_push_loses_no_local_change_and_the_next_run_pushes_the_rest_once(

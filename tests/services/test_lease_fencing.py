@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import build_app, customer_integration
+from app_fixtures import build_app, customer_integration, two_way_customer_integration
 from sqlalchemy import text
 from tests_support import run_row
 
@@ -76,12 +76,7 @@ def test_a_run_whose_lease_was_taken_over_after_its_last_page_moves_no_watermark
 
 def test_a_two_way_run_whose_lease_was_taken_over_pushes_nothing_to_the_erp(
         erp: ErpSync, sandbox: RunningSandbox) -> None:
-    mappings = [{"source": "CUSTOMER.TRDR", "target": "erp_id", "type": "integer", "readOnly": True},
-                {"source": "CUSTOMER.CODE", "target": "code"}, {"source": "CUSTOMER.NAME", "target": "name"},
-                {"source": "CUSTOMER.UPDDATE", "target": "erp_updated_at", "type": "datetime"}]
-    integration = erp.integrations.create(customer_integration(
-        sandbox.url, name="two-way", direction="two_way", mappings=mappings, keys=["code"],
-        target={"table": "customers_2w", "createIfMissing": True})).id
+    integration = erp.integrations.create(two_way_customer_integration(sandbox.url)).id
     assert erp.runner.run(integration, "api").status == "succeeded"
     with erp.engine.begin() as conn:
         conn.execute(text("UPDATE customers_2w SET name = 'edited here' WHERE erp_id IN "
