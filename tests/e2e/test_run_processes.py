@@ -7,15 +7,17 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from app_fixtures import build_app, customer_integration
 from processes import process_env, start, wait_for
-from sqlalchemy import text
+from sqlalchemy import text, update
 from tests_support import erp_rows, run_row, table_rows
 
 from erp_sync.bootstrap import ErpSync
+from erp_sync.db.models import INTEGRATIONS
 from erp_sync.sandbox import RunningSandbox, SandboxConfig, start_in_thread
 
 pytestmark = pytest.mark.e2e
@@ -149,6 +151,11 @@ def test_three_schedulers_on_one_database_run_a_missed_slot_once(
         erp: ErpSync, sandbox: RunningSandbox, integration_id: int, database_url: str, tmp_path: Path) -> None:
     erp.integrations.update(integration_id, {"schedule": {"cronExpression": "* * * * *", "timezone": "UTC"},
                                              "options": {"catchUp": True, "catchUpGraceMinutes": 5}})
+    # Active since before the last minute's slot, so that slot was missed and is caught up at once, wherever in the
+    # minute the test starts (a slot from before activation is never caught up).
+    with erp.engine.begin() as conn:
+        conn.execute(update(INTEGRATIONS).where(INTEGRATIONS.c.id == integration_id)
+                     .values(activated_at=datetime.now(UTC) - timedelta(minutes=3)))
     slow_pages(sandbox, 0.05)
     env = process_env(database_url, tmp_path / "instance", ERP_SYNC_SCHEDULER="on")
     schedulers = [start(["scheduler"], env, tmp_path / f"scheduler{i}.log") for i in range(3)]
